@@ -1,0 +1,62 @@
+"""ddpm_theory: the theory of denoising diffusion probabilistic models, made checkable.
+
+* :mod:`ddpm_theory.symbolic` derives the identities step by step in SymPy;
+* :mod:`ddpm_theory.numeric` checks them with quadrature, QMC and Monte-Carlo;
+* :mod:`ddpm_theory.backend` trains small diffusion models with torch;
+* :func:`ddpm_theory.elbo_terms` audits a model's ELBO term by term.
+
+``import ddpm_theory`` is cheap: the public names below are resolved lazily, so
+torch is imported only when a torch-backed name is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # symbolic engine
+    "Citation": "ddpm_theory.symbolic.engine",
+    "Step": "ddpm_theory.symbolic.engine",
+    "Derivation": "ddpm_theory.symbolic.engine",
+    "DerivationResult": "ddpm_theory.symbolic.engine",
+    "Status": "ddpm_theory.symbolic.engine",
+    "registry": "ddpm_theory.symbolic",
+    "verify": "ddpm_theory.symbolic.registry",
+    # domains
+    "Domain": "ddpm_theory.domains",
+    "DomainError": "ddpm_theory.domains",
+    # torch backend
+    "Schedule": "ddpm_theory.backend.schedule",
+    "Parameterization": "ddpm_theory.backend.enums",
+    "VarianceType": "ddpm_theory.backend.enums",
+    "DecoderType": "ddpm_theory.backend.enums",
+    "LossType": "ddpm_theory.backend.enums",
+    "GaussianDiffusion": "ddpm_theory.backend.process",
+    "train": "ddpm_theory.backend.train",
+    "sample": "ddpm_theory.backend.sample",
+    "load_checkpoint": "ddpm_theory.backend.checkpoint",
+    "get_dataset": "ddpm_theory.backend.data",
+    # audit
+    "elbo_terms": "ddpm_theory.audit",
+    "ElboTerms": "ddpm_theory.audit",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ddpm_theory' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = mod if module.endswith("." + name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,3 @@
+from ddpm_theory.cli import main
+
+raise SystemExit(main())
