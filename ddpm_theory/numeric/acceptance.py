@@ -1,0 +1,292 @@
+"""Acceptance rules for statistical checks (VERIFICATION.md tiers S3 and S4).
+
+A statistical check compares an :class:`~ddpm_theory.numeric.estimators.Estimate`
+with an exact value.  Its threshold is not a tuning knob: it follows from a
+*false-alarm budget* -- the probability that one test function fails on
+correct code -- which VERIFICATION.md fixes at 1e-6.  A Hypothesis test runs
+its check once per example, so by the union bound each run gets
+``alpha = budget / n_examples`` and the two-sided threshold is
+
+    z_alpha = Phi^{-1}(1 - alpha / 2)            (5.73 at 100 examples, 5.49 at 25)
+
+or the Student-t quantile with ``Estimate.dof`` degrees of freedom when the
+standard error is itself estimated from few replicates (RQMC with R scrambles).
+
+A threshold alone does not make a check meaningful: a huge SE passes anything.
+Every check therefore also states its *power*: with miss probability ``beta``
+(default 1e-3), the smallest discrepancy it is sure to catch is
+
+    delta_min = (z_alpha + z_beta) * SE
+
+(the textbook one-sample power formula, e.g. Casella & Berger 2002, section
+8.3.1; for finite dof the t quantiles give the usual approximation).
+:func:`assert_agrees` fails when the estimate disagrees with the exact value
+*and* when ``delta_min`` exceeds the discrepancy the caller says the test must
+catch (:class:`InsufficientPower`).
+
+Samplers (tier S4) are checked by goodness of fit against a fully specified
+CDF with :func:`gof_test`: Kolmogorov--Smirnov (``scipy.stats.kstest``, exact
+null distribution for n <= 10 000) or Cramér--von Mises
+(``scipy.stats.cramervonmises``, Csörgő & Faraway 1996 null distribution).
+The same budget split gives the rejection level, which satisfies S4's
+"failure rate <= 1 / (number of such tests)" for any suite of fewer than 10^6
+such tests.  Anderson--Darling is not offered: SciPy only provides it for
+composite (fitted-parameter) nulls with tabulated p-values that stop at 1 %,
+which cannot express a 1e-8 level.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ddpm_theory.numeric.estimators import Estimate
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_BETA",
+    "AcceptanceReport",
+    "GofReport",
+    "GofTest",
+    "InsufficientPower",
+    "StatisticalDisagreement",
+    "active_examples",
+    "per_run_alpha",
+    "z_threshold",
+    "detectable_discrepancy",
+    "check_agreement",
+    "assert_agrees",
+    "gof_test",
+    "assert_gof",
+]
+
+DEFAULT_BUDGET = 1e-6
+"""False-alarm probability per test function (VERIFICATION.md, S3)."""
+
+DEFAULT_BETA = 1e-3
+"""Miss probability used in power statements (power 99.9 %)."""
+
+_FLOAT_FLOOR = 64 * np.finfo(np.float64).eps
+"""Relative rounding allowance for deterministic (stderr = 0) estimates: a
+weighted sum of up to ~10^6 float64 terms accumulates O(log n) eps with
+pairwise summation; 64 eps is a generous bound for that."""
+
+
+class StatisticalDisagreement(AssertionError):
+    """The estimate lies outside ``exact ± threshold``."""
+
+
+class InsufficientPower(AssertionError):
+    """The check is too weak to catch the discrepancy it promises to catch."""
+
+
+def active_examples(explicit: int = 0) -> int:
+    """Number of check runs of one Hypothesis test under the active profile.
+
+    ``max_examples`` of the loaded profile plus ``explicit`` pinned
+    ``@example`` cases.  Tests that override ``max_examples`` with their own
+    ``@settings`` must pass their count explicitly instead.
+    """
+    from hypothesis import settings  # test dependency: imported only when asked
+
+    return int(settings().max_examples) + int(explicit)
+
+
+def per_run_alpha(budget: float = DEFAULT_BUDGET, n_examples: int | None = None) -> float:
+    """Union-bound share of ``budget`` for one of ``n_examples`` runs."""
+    if not 0.0 < budget < 1.0:
+        raise ValueError(f"budget must lie in (0, 1); got {budget}")
+    n = active_examples() if n_examples is None else int(n_examples)
+    if n < 1:
+        raise ValueError(f"n_examples must be >= 1; got {n}")
+    return budget / n
+
+
+def _upper_quantile(p_upper: float, dof: float) -> float:
+    """``q`` with P(X > q) = p_upper for X ~ N(0,1) (dof = inf) or t_dof."""
+    if math.isinf(dof):
+        return float(-stats.norm.ppf(p_upper))
+    return float(-stats.t.ppf(p_upper, dof))
+
+
+def z_threshold(
+    budget: float = DEFAULT_BUDGET,
+    n_examples: int | None = None,
+    *,
+    two_sided: bool = True,
+    dof: float = math.inf,
+) -> float:
+    """Rejection threshold for ``|value - exact| / SE`` at the per-run level.
+
+    >>> round(z_threshold(1e-6, 100), 2)
+    5.73
+    >>> round(z_threshold(1e-6, 25), 2)
+    5.49
+    """
+    alpha = per_run_alpha(budget, n_examples)
+    return _upper_quantile(alpha / 2 if two_sided else alpha, dof)
+
+
+def detectable_discrepancy(
+    stderr: float, threshold: float, *, beta: float = DEFAULT_BETA, dof: float = math.inf
+) -> float:
+    """Smallest |discrepancy| caught with probability >= 1 - beta: ``(z_a + z_b) * SE``."""
+    if not 0.0 < beta < 0.5:
+        raise ValueError(f"beta must lie in (0, 0.5); got {beta}")
+    return (threshold + _upper_quantile(beta, dof)) * stderr
+
+
+@dataclass(frozen=True)
+class AcceptanceReport:
+    """Outcome of comparing an estimate with an exact value.
+
+    ``tolerance`` = ``threshold * SE + bias_bound`` (plus a rounding floor when
+    SE = 0); ``detectable`` = the discrepancy caught with probability
+    ``1 - beta``; ``must_detect`` = what the caller requires (``None``: not asserted).
+    """
+
+    estimate: Estimate
+    exact: float
+    alpha: float
+    threshold: float
+    tolerance: float
+    detectable: float
+    must_detect: float | None
+
+    @property
+    def error(self) -> float:
+        return self.estimate.value - self.exact
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.error) <= self.tolerance
+
+    @property
+    def powerful(self) -> bool:
+        return self.must_detect is None or self.detectable <= self.must_detect
+
+    def describe(self) -> str:
+        e = self.estimate
+        return (
+            f"{e.method.value}: value={e.value:.12g} exact={self.exact:.12g} "
+            f"error={self.error:.3g} tolerance={self.tolerance:.3g} "
+            f"(threshold {self.threshold:.3g} x SE {e.stderr:.3g}, dof {e.dof}, "
+            f"alpha {self.alpha:.3g}); detectable={self.detectable:.3g} "
+            f"must_detect={self.must_detect}"
+        )
+
+
+def check_agreement(
+    estimate: Estimate,
+    exact: float,
+    *,
+    must_detect: float | None = None,
+    budget: float = DEFAULT_BUDGET,
+    n_examples: int | None = None,
+    beta: float = DEFAULT_BETA,
+) -> AcceptanceReport:
+    """Compute the :class:`AcceptanceReport` without asserting anything."""
+    alpha = per_run_alpha(budget, n_examples)
+    thr = _upper_quantile(alpha / 2, estimate.dof)
+    if estimate.stderr > 0.0:
+        tol = thr * estimate.stderr + estimate.bias_bound
+        detect = detectable_discrepancy(estimate.stderr, thr, beta=beta, dof=estimate.dof)
+        detect += 2.0 * estimate.bias_bound
+    else:  # deterministic: only truncation and rounding error
+        tol = estimate.bias_bound + _FLOAT_FLOOR * (1.0 + abs(exact))
+        detect = 2.0 * tol
+    return AcceptanceReport(estimate, float(exact), alpha, thr, tol, detect, must_detect)
+
+
+def assert_agrees(
+    estimate: Estimate,
+    exact: float,
+    *,
+    must_detect: float | None,
+    budget: float = DEFAULT_BUDGET,
+    n_examples: int | None = None,
+    beta: float = DEFAULT_BETA,
+    what: str = "",
+) -> AcceptanceReport:
+    """Assert ``estimate`` agrees with ``exact`` and that the check has the stated power.
+
+    ``must_detect`` is the absolute discrepancy the test promises to catch
+    (for instance the size of the planted wrong variant, or a relative
+    accuracy times ``|exact|``).  Pass ``None`` only with a comment saying why
+    no power statement applies.
+    """
+    rep = check_agreement(
+        estimate, exact, must_detect=must_detect, budget=budget, n_examples=n_examples, beta=beta
+    )
+    label = f"{what}: " if what else ""
+    if not rep.powerful:
+        raise InsufficientPower(label + "check too weak; " + rep.describe())
+    if not rep.agrees:
+        raise StatisticalDisagreement(label + rep.describe())
+    return rep
+
+
+class GofTest(enum.Enum):
+    """Goodness-of-fit statistics against a fully specified continuous CDF."""
+
+    KOLMOGOROV_SMIRNOV = "ks"
+    CRAMER_VON_MISES = "cvm"
+
+
+@dataclass(frozen=True)
+class GofReport:
+    """Outcome of a goodness-of-fit test: reject when ``pvalue < alpha``."""
+
+    test: GofTest
+    statistic: float
+    pvalue: float
+    alpha: float
+    n: int
+
+    @property
+    def passed(self) -> bool:
+        return self.pvalue >= self.alpha
+
+
+def gof_test(
+    samples: np.ndarray,
+    cdf: Callable[[np.ndarray], np.ndarray],
+    *,
+    test: GofTest = GofTest.KOLMOGOROV_SMIRNOV,
+    budget: float = DEFAULT_BUDGET,
+    n_examples: int | None = None,
+) -> GofReport:
+    """Goodness of fit of 1-D ``samples`` to the continuous ``cdf``."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if x.size < 8:
+        raise ValueError("need at least 8 samples for a goodness-of-fit test")
+    alpha = per_run_alpha(budget, n_examples)
+    if test is GofTest.KOLMOGOROV_SMIRNOV:
+        res = stats.kstest(x, cdf)
+    else:
+        res = stats.cramervonmises(x, cdf)
+    return GofReport(test, float(res.statistic), float(res.pvalue), alpha, int(x.size))
+
+
+def assert_gof(
+    samples: np.ndarray,
+    cdf: Callable[[np.ndarray], np.ndarray],
+    *,
+    test: GofTest = GofTest.KOLMOGOROV_SMIRNOV,
+    budget: float = DEFAULT_BUDGET,
+    n_examples: int | None = None,
+    what: str = "",
+) -> GofReport:
+    """Assert that ``samples`` are consistent with ``cdf`` at the per-run level."""
+    rep = gof_test(samples, cdf, test=test, budget=budget, n_examples=n_examples)
+    if not rep.passed:
+        raise StatisticalDisagreement(
+            f"{what + ': ' if what else ''}{test.value} statistic {rep.statistic:.4g}, "
+            f"p = {rep.pvalue:.3g} < alpha = {rep.alpha:.3g} (n = {rep.n})"
+        )
+    return rep

@@ -1,0 +1,89 @@
+"""Citations as data, and the pinned list of sources they refer to.
+
+A :class:`Citation` renders like ``(Ho et al. 2020, Eq. 7)``.  The homework seed
+numbers equations differently from the paper, so a citation always names its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Citation", "SOURCES", "Source"]
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    reference: str
+    url: str = ""
+
+
+#: every source a citation may name (the references page enumerates this)
+SOURCES: dict[str, Source] = {
+    s.key: s
+    for s in (
+        Source("Ho et al. 2020",
+               "J. Ho, A. Jain, P. Abbeel. Denoising Diffusion Probabilistic Models. "
+               "NeurIPS 2020. arXiv:2006.11239v2.", "https://arxiv.org/abs/2006.11239v2"),
+        Source("Sohl-Dickstein et al. 2015",
+               "J. Sohl-Dickstein, E. Weiss, N. Maheswaranathan, S. Ganguli. Deep Unsupervised "
+               "Learning using Nonequilibrium Thermodynamics. ICML 2015. arXiv:1503.03585v8.",
+               "https://arxiv.org/abs/1503.03585v8"),
+        Source("Kingma et al. 2021",
+               "D. P. Kingma, T. Salimans, B. Poole, J. Ho. Variational Diffusion Models. "
+               "NeurIPS 2021. arXiv:2107.00630v6.", "https://arxiv.org/abs/2107.00630v6"),
+        Source("Nichol & Dhariwal 2021",
+               "A. Nichol, P. Dhariwal. Improved Denoising Diffusion Probabilistic Models. "
+               "ICML 2021. arXiv:2102.09672v1.", "https://arxiv.org/abs/2102.09672v1"),
+        Source("Salimans & Ho 2022",
+               "T. Salimans, J. Ho. Progressive Distillation for Fast Sampling of Diffusion "
+               "Models. ICLR 2022. arXiv:2202.00512v2.", "https://arxiv.org/abs/2202.00512v2"),
+        Source("Luo 2022",
+               "C. Luo. Understanding Diffusion Models: A Unified Perspective. "
+               "arXiv:2208.11970v1.", "https://arxiv.org/abs/2208.11970v1"),
+        Source("Lin et al. 2024",
+               "S. Lin, B. Liu, J. Li, X. Yang. Common Diffusion Noise Schedules and Sample "
+               "Steps are Flawed. WACV 2024. arXiv:2305.08891v4.",
+               "https://arxiv.org/abs/2305.08891v4"),
+        Source("Efron 2011",
+               "B. Efron. Tweedie's Formula and Selection Bias. JASA 106(496), 2011.", ""),
+        Source("Kingma & Welling 2014",
+               "D. P. Kingma, M. Welling. Auto-Encoding Variational Bayes. ICLR 2014. "
+               "arXiv:1312.6114v11.", "https://arxiv.org/abs/1312.6114v11"),
+        Source("Cover & Thomas 2006",
+               "T. M. Cover, J. A. Thomas. Elements of Information Theory, 2nd ed. Wiley, 2006.",
+               ""),
+        Source("seed: Socratic DDPM",
+               "W. Yi. Understanding the Denoising Diffusion Probabilistic Model, the Socratic "
+               "Way (2023). Seed document 000.", ""),
+        Source("seed: VAE/VDM notes",
+               "Notes on variational autoencoders and variational diffusion models. "
+               "Seed document 001.", ""),
+        Source("seed: theoretical justification",
+               "Denoising diffusion probabilistic models (Part 2: Theoretical justification). "
+               "Seed document 002.", ""),
+        Source("seed: homework",
+               "A. Sahai et al. Diffusion, Denoising, and Deep Networks (homework). "
+               "Seed document 003.", ""),
+        Source("standard",
+               "A standard fact of probability or algebra, stated in the step's rule.", ""),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a step or claim comes from: a key of :data:`SOURCES` and a location."""
+
+    source: str
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(
+                f"unknown source {self.source!r}; add it to SOURCES or use one of "
+                f"{sorted(SOURCES)}"
+            )
+
+    def __str__(self) -> str:
+        return f"({self.source}, {self.where})" if self.where else f"({self.source})"

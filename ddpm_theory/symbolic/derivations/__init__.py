@@ -1,0 +1,1 @@
+"""Registered derivations; each module registers its builders on import."""

@@ -1,0 +1,373 @@
+"""Decision procedures for "this expression is identically zero" (tier S0).
+
+The pipeline is matched to the expression class (VERIFICATION.md, tier S0):
+
+1. definitions are substituted (β_t := 1 − α_t, ᾱ_t := ᾱ_{t−1} α_t, ...) and Gaussian
+   expectations are evaluated by the moment rule;
+2. sums and products with a symbolic limit are decided by induction on that limit
+   (base case and the step n → n + 1, each decided by this same pipeline);
+3. logarithms are expanded under the positivity of the declared domains
+   (``expand_log(force=True)``) and each remaining ``log`` becomes an independent
+   generator;
+4. radicals: every factor of a radicand that is positive on the domain becomes a
+   generator r with r^q = f; these relations have pairwise coprime leading terms, so
+   with any user-supplied polynomial premises they are turned into a Gröbner basis and
+   the numerator is reduced modulo it;
+5. what is left is a rational function; ``cancel(together(·))`` must give exactly 0.
+
+Zero at the end proves the identity (modulo the stated premises); a non-zero remainder
+is reported.  ``simplify`` is used only as a last, time-boxed fallback.  The numeric
+check in :mod:`ddpm_theory.symbolic.numeric_check` is an independent second line.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .expectation import evaluate_expectations
+
+__all__ = ["Outcome", "substitute_definitions", "is_zero"]
+
+
+@dataclass
+class Outcome:
+    """Result of a decision procedure."""
+
+    zero: bool
+    methods: list[str] = field(default_factory=list)
+    residual: sp.Expr | None = None
+    note: str = ""
+
+    @property
+    def method(self) -> str:
+        return "+".join(dict.fromkeys(self.methods)) or "trivial"
+
+
+def substitute_definitions(expr: sp.Basic, definitions: Mapping[sp.Symbol, sp.Expr]) -> sp.Basic:
+    """Apply the definitions until nothing changes (they may refer to each other)."""
+    for _ in range(10):
+        new = expr.xreplace(dict(definitions)) if definitions else expr
+        if new == expr:
+            return new
+        expr = new
+    raise RecursionError("definitions do not terminate (a definition refers to itself)")
+
+
+# -- time box --------------------------------------------------------------------
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_box(seconds: float):
+    """Raise _Timeout after ``seconds`` (only in the main thread; elsewhere no box)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield False
+        return
+
+    def _raise(signum, frame):
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# -- sums and products: induction on the symbolic limit ---------------------------------
+def _symbolic_limit_atoms(expr: sp.Basic) -> list[sp.Basic]:
+    return [
+        a for a in expr.atoms(sp.Sum, sp.Product)
+        if any(not lim.is_number for lim in a.limits[0][1:])
+    ]
+
+
+def _induction(
+    expr: sp.Expr,
+    atoms: list[sp.Basic],
+    bases: Mapping[sp.Symbol, int],
+    decide: Callable[[sp.Expr, list[sp.Expr]], Outcome],
+) -> Outcome:
+    uppers = {a.limits[0][2] for a in atoms}
+    ns = set().union(*(u.free_symbols for u in uppers))
+    if len(ns) != 1 or any(a.limits[0][1].free_symbols & ns for a in atoms):
+        return Outcome(False, ["induction"], expr, "induction needs one symbolic upper limit")
+    (n,) = ns
+    if any(a.function.free_symbols & {n} for a in atoms):
+        return Outcome(False, ["induction"], expr, "a summand depends on the induction symbol")
+    if any(sp.expand(u - n) != 0 for u in uppers):
+        return Outcome(False, ["induction"], expr, "upper limits must be the induction symbol")
+    lowers = [a.limits[0][1] for a in atoms]
+    base = bases.get(n, max(int(lo) for lo in lowers))
+    # base case: every sum is explicit
+    base_expr = expr.xreplace({n: sp.Integer(base)})
+    base_expr = base_expr.replace(
+        lambda a: isinstance(a, (sp.Sum, sp.Product)), lambda a: a.doit(deep=False)
+    )
+    out_base = decide(base_expr, [])
+    if not out_base.zero:
+        out_base.note = f"base case {n} = {base} fails. " + out_base.note
+        out_base.methods.insert(0, "induction")
+        return out_base
+    # inductive step: with S(n) a free symbol for each sum/product over a..n, the
+    # hypothesis e(n) = 0 must imply e(n+1) = 0, where S(n+1) = S(n) + f(n+1)
+    # (times f(n+1) for products): e(n+1) is reduced modulo the hypothesis.
+    step_map_n: dict[sp.Basic, sp.Basic] = {}
+    step_map_n1: dict[sp.Basic, sp.Basic] = {}
+    for i, a in enumerate(atoms):
+        s = sp.Dummy(f"S{i}")
+        (var, lo, hi) = a.limits[0]
+        nxt = a.function.xreplace({var: hi + 1})
+        step_map_n[a] = s
+        step_map_n1[a] = s + nxt if isinstance(a, sp.Sum) else s * nxt
+    e_n = expr.xreplace(step_map_n)
+    e_n1 = _shift(expr, step_map_n1, n)
+    out_step = decide(e_n1, [e_n])
+    out_step.methods.insert(0, "induction")
+    if not out_step.zero:
+        out_step.note = f"inductive step {n} -> {n}+1 fails. " + out_step.note
+    return out_step
+
+
+def _shift(expr: sp.Expr, sum_map: Mapping[sp.Basic, sp.Basic], n: sp.Symbol) -> sp.Expr:
+    """expr at n+1, with each sum over 1..n+1 written as S(n) + f(n+1)."""
+    dummies = {a: sp.Dummy() for a in sum_map}
+    shielded = expr.xreplace(dummies).xreplace({n: n + 1})
+    return shielded.xreplace({d: sum_map[a] for a, d in dummies.items()})
+
+
+def _peel(expr: sp.Expr) -> sp.Expr:
+    """Write sums/products over a..n+k through the one with the smallest offset k0:
+    S(n+k) = S(n+k0) + f(n+k0+1) + ... + f(n+k) (times, for products)."""
+    atoms = _symbolic_limit_atoms(expr)
+    groups: dict[tuple, list[sp.Basic]] = {}
+    for a in atoms:
+        var, lo, hi = a.limits[0]
+        n = sorted(hi.free_symbols, key=str)[0]
+        groups.setdefault((type(a), a.function, var, lo, n), []).append(a)
+    mapping = {}
+    for (kind, f, var, lo, n), members in groups.items():
+        offsets = {a: sp.expand(a.limits[0][2] - n) for a in members}
+        if not all(o.is_Integer for o in offsets.values()):
+            continue
+        k0 = min(offsets.values())
+        ref = kind(f, (var, lo, n + k0))
+        for a, k in offsets.items():
+            extra = [f.xreplace({var: n + j}) for j in range(int(k0) + 1, int(k) + 1)]
+            mapping[a] = ref + sp.Add(*extra) if kind is sp.Sum else ref * sp.Mul(*extra)
+    return expr.xreplace(mapping)
+
+
+# -- logarithms --------------------------------------------------------------------------
+def _split_integer_logs(expr: sp.Expr) -> sp.Expr:
+    def fix(a):
+        arg = a.args[0]
+        if arg.is_Rational and arg > 0:
+            num = sum(k * sp.log(p) for p, k in sp.factorint(arg.p).items())
+            den = sum(k * sp.log(p) for p, k in sp.factorint(arg.q).items())
+            return num - den
+        return a
+
+    return expr.replace(lambda a: isinstance(a, sp.log), fix)
+
+
+# -- radicals ----------------------------------------------------------------------------
+def _factor_sign(f: sp.Expr, points: Iterable[Mapping[sp.Symbol, float]]) -> int:
+    """+1 / -1 if f has that sign at every sample point, 0 if mixed or unknown."""
+    if f.is_positive:
+        return 1
+    if f.is_negative:
+        return -1
+    signs = set()
+    fs = f.free_symbols
+    for p in points:
+        try:
+            val = complex(f.xreplace({s: sp.Float(p[s], 30) for s in fs if s in p}).evalf(30))
+        except (TypeError, KeyError):
+            return 0
+        if abs(val.imag) > 1e-20 or val.real == 0:
+            return 0
+        signs.add(1 if val.real > 0 else -1)
+    return signs.pop() if len(signs) == 1 else 0
+
+
+class _Radicals:
+    """Replace radicals by generators r with relations r^q = f."""
+
+    def __init__(self, points: list[Mapping[sp.Symbol, float]]):
+        self.points = points
+        self.gens: dict[tuple[sp.Expr, int], sp.Symbol] = {}
+        self.relations: list[sp.Expr] = []
+
+    def gen(self, f: sp.Expr, q: int) -> sp.Symbol:
+        key = (f, q)
+        if key not in self.gens:
+            r = sp.Dummy(f"r{len(self.gens)}", positive=True)
+            self.gens[key] = r
+            num, den = sp.fraction(sp.together(f))
+            self.relations.append(sp.expand(r**q * den - num))
+        return self.gens[key]
+
+    def power(self, base: sp.Expr, e: sp.Rational) -> sp.Expr:
+        p, q = e.p, e.q
+        base = sp.cancel(sp.together(base))
+        num, den = sp.fraction(base)
+        coeff = sp.Integer(1)
+        parts: list[tuple[sp.Expr, int]] = []
+        for poly, sign in ((num, 1), (den, -1)):
+            c, facs = sp.factor_list(poly)
+            coeff = coeff * c**sign
+            for f, k in facs:
+                parts.append((f, sign * k))
+        signs = [_factor_sign(f, self.points) for f, _ in parts]
+        if 0 in signs:  # cannot split safely: one generator for the whole radicand
+            return self.gen(base, q) ** p
+        out = sp.Integer(1)
+        for (f, k), s in zip(parts, signs):
+            if s < 0:
+                f, coeff = -f, coeff * sp.Integer(-1) ** k
+            out *= self.gen(f, q) ** (p * k)
+        if coeff != 1:
+            if coeff < 0:
+                return self.gen(base, q) ** p
+            c = coeff**e
+            out *= c if c.is_Rational else self.gen(coeff, q) ** p
+        return out
+
+    def replace(self, expr: sp.Expr) -> sp.Expr:
+        for _ in range(20):
+            rad = [
+                a for a in expr.atoms(sp.Pow)
+                if a.exp.is_Rational and not a.exp.is_Integer
+            ]
+            if not rad:
+                return expr
+            expr = expr.xreplace({a: self.power(a.base, a.exp) for a in rad})
+        raise RuntimeError("radical replacement did not terminate")
+
+
+def _generic_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict]:
+    """Applied functions (log, exp, undefined f(t), ...) and Indexed become generators."""
+    atoms = [a for a in expr.atoms(sp.Function, sp.Indexed, sp.Sum, sp.Product)]
+    # outermost first so that nested atoms are replaced whole
+    atoms.sort(key=sp.count_ops, reverse=True)
+    mapping = {}
+    for a in atoms:
+        if a not in mapping:
+            positive = bool(a.is_positive) or (
+                isinstance(a, sp.Product) and bool(a.function.is_positive)
+            )
+            mapping[a] = sp.Dummy(f"g{len(mapping)}", positive=positive or None)
+    return expr.xreplace(mapping), mapping
+
+
+def _rational_zero(expr: sp.Expr, relations: list[sp.Expr]) -> tuple[bool, sp.Expr, str]:
+    num, _ = sp.fraction(sp.cancel(sp.together(expr)))
+    num = sp.expand(num)
+    if num == 0:
+        return True, sp.Integer(0), "rational"
+    if not relations:
+        return False, num, "rational"
+    gens = sorted(
+        num.free_symbols | set().union(*(r.free_symbols for r in relations)),
+        key=lambda s: (not isinstance(s, sp.Dummy), str(s)),
+    )
+    G = sp.groebner(relations, *gens, order="lex")
+    _, rem = G.reduce(num)
+    rem = sp.expand(rem)
+    return rem == 0, rem, "groebner"
+
+
+def is_zero(
+    expr: sp.Basic,
+    *,
+    definitions: Mapping[sp.Symbol, sp.Expr] = {},
+    relations: Iterable[sp.Expr] = (),
+    points: list[Mapping[sp.Symbol, float]] = (),
+    induction_bases: Mapping[sp.Symbol, int] = {},
+    fallback_seconds: float = 5.0,
+    opaque_limits: bool = False,
+    hypotheses: Iterable[sp.Expr] = (),
+) -> Outcome:
+    """Decide whether ``expr`` is identically zero on the declared domains."""
+    points = list(points)
+    relations = [sp.expand(substitute_definitions(r, definitions)) for r in relations]
+    if isinstance(expr, (sp.MatrixBase, sp.Tuple, tuple, list)):
+        outcomes = [
+            is_zero(e, definitions=definitions, relations=relations, points=points,
+                    induction_bases=induction_bases, fallback_seconds=fallback_seconds)
+            for e in (expr if not isinstance(expr, sp.MatrixBase) else list(expr))
+        ]
+        bad = [o for o in outcomes if not o.zero]
+        methods = [m for o in outcomes for m in o.methods]
+        if bad:
+            return Outcome(False, methods, bad[0].residual, bad[0].note)
+        return Outcome(True, methods)
+
+    methods: list[str] = []
+    e = substitute_definitions(sp.sympify(expr), definitions)
+    if e.atoms(sp.Function) and any(
+        type(a).__name__ in ("GaussE", "MvGaussE") for a in e.atoms(sp.Function)
+    ):
+        try:
+            e = evaluate_expectations(e)
+        except NotImplementedError as exc:
+            return Outcome(False, ["moments"], e, str(exc))
+        methods.append("moments")
+
+    e = e.replace(lambda a: isinstance(a, sp.Integral), lambda a: a.doit())
+    lim = _symbolic_limit_atoms(e)
+    if lim and not opaque_limits:
+        e = _peel(e)
+        opaque = is_zero(e, relations=relations, points=points, opaque_limits=True,
+                         induction_bases=induction_bases, fallback_seconds=0)
+        if opaque.zero:
+            opaque.methods = methods + ["peel"] + opaque.methods
+            return opaque
+        lim = _symbolic_limit_atoms(e)
+
+        def decide(sub: sp.Expr, hyps: list[sp.Expr]) -> Outcome:
+            return is_zero(sub, relations=relations, points=points, hypotheses=hyps,
+                           induction_bases=induction_bases, fallback_seconds=fallback_seconds)
+        out = _induction(e, lim, induction_bases, decide)
+        out.methods = methods + out.methods
+        return out
+    if not opaque_limits:
+        e = e.replace(lambda a: isinstance(a, (sp.Sum, sp.Product)), lambda a: a.doit(deep=False))
+
+    # target and hypotheses go through the same canonical replacement together
+    hyps = list(hypotheses)
+    tup = sp.Tuple(e, *hyps)
+    if tup.has(sp.log):
+        tup = _split_integer_logs(sp.expand_log(tup, force=True))
+        methods.append("log")
+    tup, _ = _generic_atoms(tup)
+    rad = _Radicals(points)
+    tup = rad.replace(tup)
+    if rad.relations:
+        methods.append("radicals")
+    e, hyp_polys = tup[0], [sp.expand(sp.fraction(sp.cancel(sp.together(h)))[0]) for h in tup[1:]]
+    zero, rem, how = _rational_zero(e, rad.relations + list(relations) + hyp_polys)
+    methods.append(how)
+    if zero:
+        return Outcome(True, methods)
+    # Last resort: time-boxed simplify on the original expression.
+    if fallback_seconds > 0:
+        try:
+            with _time_box(fallback_seconds) as boxed:
+                if boxed:
+                    s = sp.simplify(substitute_definitions(sp.sympify(expr), definitions))
+                    if s == 0:
+                        return Outcome(True, methods + ["simplify"])
+        except _Timeout:
+            pass
+    return Outcome(False, methods, rem, "non-zero remainder")
