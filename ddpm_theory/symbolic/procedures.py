@@ -348,7 +348,7 @@ def is_zero(
     hyps = list(hypotheses)
     tup = sp.Tuple(e, *hyps)
     if tup.has(sp.log):
-        tup = _split_integer_logs(sp.expand_log(tup, force=True))
+        tup = sp.Tuple(*[_split_integer_logs(sp.expand_log(x, force=True)) for x in tup])
         methods.append("log")
     tup, _ = _generic_atoms(tup)
     rad = _Radicals(points)
