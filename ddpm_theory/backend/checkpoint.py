@@ -229,5 +229,7 @@ def load_checkpoint(
     )
     diffusion = GaussianDiffusion(schedule, cfg["parameterization"], cfg["variance"])
     ds_cfg = cfg.get("dataset") or {}
-    dataset = get_dataset(ds_cfg["name"], **ds_cfg["args"]) if ds_cfg.get("name") in DATASETS else None
+    dataset = None
+    if ds_cfg.get("name") in DATASETS:
+        dataset = get_dataset(ds_cfg["name"], **ds_cfg["args"])
     return Checkpoint(model, diffusion, dataset, cfg, payload["loss_history"], p)

@@ -68,7 +68,9 @@ def alpha_bar_column(alpha_bar: float | Tensor, batch: int) -> Tensor:
     if a.numel() == 1:
         a = a.expand(batch)
     if a.shape != (batch,):
-        raise ValueError(f"alpha_bar must be a scalar or have shape ({batch},); got {tuple(a.shape)}.")
+        raise ValueError(
+            f"alpha_bar must be a scalar or have shape ({batch},); got {tuple(a.shape)}."
+        )
     if bool(((a < 0) | (a >= 1) | torch.isnan(a)).any()):
         i = int(torch.nonzero((a < 0) | (a >= 1) | torch.isnan(a))[0, 0])
         raise ValueError(f"alpha_bar must lie in [0, 1); got {float(a[i])!r} at index {i}.")

@@ -52,12 +52,15 @@ class EmpiricalDataset(Dataset):
     ) -> None:
         x = torch.as_tensor(points).detach().to("cpu", torch.float64)
         if x.ndim < 2 or x.shape[0] < 1:
-            raise ValueError(f"points must have shape (N, *event) with N >= 1; got {tuple(x.shape)}.")
+            raise ValueError(
+                f"points must have shape (N, *event) with N >= 1; got {tuple(x.shape)}."
+            )
         if not bool(torch.isfinite(x).all()):
             raise ValueError("points must be finite.")
         if levels is not None:
             k = (x + 1.0) * (levels - 1) / 2.0
-            if bool(((k - k.round()).abs() > 1e-9).any()) or bool(((k < 0) | (k > levels - 1)).any()):
+            off_grid = (k - k.round()).abs() > 1e-9  # exact grid values, up to float64 rounding
+            if bool(off_grid.any()) or bool(((k < 0) | (k > levels - 1)).any()):
                 raise ValueError(f"points are not on the {levels}-level grid of [-1, 1].")
         self._points = x
         self._flat = x.reshape(x.shape[0], -1)
@@ -88,7 +91,8 @@ class EmpiricalDataset(Dataset):
         points (log N when all N points differ); exact."""
         _, counts = torch.unique(self._flat, dim=0, return_counts=True)
         p = counts.to(torch.float64) / self.N
-        return Entropy(float(-(p * p.log()).sum()), 0.0, "exact count over distinct points", "shannon")
+        value = float(-(p * p.log()).sum())
+        return Entropy(value, 0.0, "exact count over distinct points", "shannon")
 
     def _logits(self, x: Tensor, a: Tensor) -> Tensor:
         """−‖x_t − √ᾱ x^(i)‖²/(2(1−ᾱ)) for a chunk, ``(B, N)``."""
@@ -119,7 +123,8 @@ class EmpiricalDataset(Dataset):
             for i in range(0, x.shape[0], self._chunk)
         ])
         D = x.shape[1]
-        return (lse - math.log(self.N) - 0.5 * D * (_LOG_2PI + torch.log1p(-a[:, 0]))).to(x_t.device)
+        log_norm = math.log(self.N) + 0.5 * D * (_LOG_2PI + torch.log1p(-a[:, 0]))
+        return (lse - log_norm).to(x_t.device)
 
 
 def load_digits_points() -> Tensor:

@@ -17,7 +17,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .enums import DecoderType, LossType
+from .enums import DecoderType, LossType, VarianceType
 from .likelihood import discretized_gaussian_log_likelihood, gaussian_log_likelihood, normal_kl
 from .process import GaussianDiffusion, ModelPrediction
 
@@ -30,6 +30,7 @@ __all__ = [
     "decoder_nll",
     "vlb_term",
     "prior_kl",
+    "check_loss_variance",
     "training_losses",
 ]
 
@@ -131,6 +132,26 @@ def prior_kl(diffusion: GaussianDiffusion, x0: Tensor) -> Tensor:
     return sum_flat(normal_kl(q.mean, q.log_variance.expand_as(x0), zero, zero))
 
 
+def check_loss_variance(loss: LossType | str, variance: VarianceType | str) -> LossType:
+    """The parsed loss, after checking that it trains every output of the model.
+
+    Raises
+    ------
+    ValueError
+        A learned variance with a pure squared-error loss (its variance output
+        would get no training signal), or ``hybrid`` with a fixed variance.
+    """
+    loss, variance = LossType.parse(loss), VarianceType.parse(variance)
+    if variance.is_learned and loss not in (LossType.VLB, LossType.HYBRID):
+        raise ValueError(
+            f"variance {variance.value!r} needs loss 'hybrid' or 'vlb'; with "
+            f"{loss.value!r} its variance output gets no gradient."
+        )
+    if loss is LossType.HYBRID and not variance.is_learned:
+        raise ValueError("loss 'hybrid' trains a learned variance: use variance 'learned_range'.")
+    return loss
+
+
 def training_losses(
     diffusion: GaussianDiffusion,
     model: nn.Module,
@@ -157,18 +178,9 @@ def training_losses(
     Raises
     ------
     ValueError
-        A learned variance with a pure squared-error loss (its variance output
-        would get no training signal), or ``hybrid`` with a fixed variance.
+        As :func:`check_loss_variance`.
     """
-    loss = LossType.parse(loss)
-    learned = diffusion.variance.is_learned
-    if learned and loss not in (LossType.VLB, LossType.HYBRID):
-        raise ValueError(
-            f"variance {diffusion.variance.value!r} needs loss 'hybrid' or 'vlb'; with "
-            f"{loss.value!r} its variance output gets no gradient."
-        )
-    if loss is LossType.HYBRID and not learned:
-        raise ValueError("loss 'hybrid' trains a learned variance: use variance 'learned_range'.")
+    loss = check_loss_variance(loss, diffusion.variance)
     x_t = diffusion.q_sample(x0, t, noise)
     out = model(x_t, t)
     pred = diffusion.p_mean_variance(out, x_t, t)

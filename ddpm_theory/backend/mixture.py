@@ -68,7 +68,8 @@ class GaussianMixture(Dataset):
         w = torch.as_tensor(np.asarray(weights, dtype=np.float64))
         m = torch.as_tensor(np.asarray(means, dtype=np.float64))
         S = torch.as_tensor(np.asarray(covs, dtype=np.float64))
-        if m.ndim != 2 or w.shape != (m.shape[0],) or S.shape != (m.shape[0], m.shape[1], m.shape[1]):
+        K = m.shape[0]
+        if m.ndim != 2 or w.shape != (K,) or S.shape != (K, m.shape[1], m.shape[1]):
             raise ValueError(
                 f"need weights (K,), means (K, d), covs (K, d, d); got {tuple(w.shape)}, "
                 f"{tuple(m.shape)}, {tuple(S.shape)}."
@@ -150,7 +151,8 @@ class GaussianMixture(Dataset):
         d = self.dim
         if self.K == 1:
             logdet = float(torch.logdet(self.covs[0]))
-            return Entropy(0.5 * (d * (1.0 + _LOG_2PI) + logdet), 0.0, "closed form ½ log det(2πeS)")
+            value = 0.5 * (d * (1.0 + _LOG_2PI) + logdet)
+            return Entropy(value, 0.0, "closed form ½ log det(2πeS)")
         if d > 3:
             raise self._unknown("entropy (quadrature is offered for d <= 3 only)")
         coarse, fine = self._gauss_hermite_entropy(48), self._gauss_hermite_entropy(96)
@@ -165,7 +167,8 @@ class GaussianMixture(Dataset):
         w1 = w1 / math.sqrt(2.0 * math.pi)  # probabilists' rule for the N(0, 1) weight
         grids = np.meshgrid(*([z1] * self.dim), indexing="ij")
         z = torch.as_tensor(np.stack([g.ravel() for g in grids], axis=1))
-        wz = torch.as_tensor(np.prod(np.meshgrid(*([w1] * self.dim), indexing="ij"), axis=0).ravel())
+        wgrid = np.meshgrid(*([w1] * self.dim), indexing="ij")
+        wz = torch.as_tensor(np.prod(wgrid, axis=0).ravel())
         total = 0.0
         for k in range(self.K):
             x = self.means[k] + z @ self._chol[k].T

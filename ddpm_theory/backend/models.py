@@ -64,16 +64,22 @@ class MLPDenoiser(nn.Module):
         }
         self.dim, self.time_dim = dim, time_dim
         self.inp = nn.Linear(dim, hidden)
-        self.time = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.time = nn.Sequential(
+            nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+        )
         self.blocks = nn.ModuleList(
-            nn.Sequential(nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+            nn.Sequential(
+                nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
+            )
             for _ in range(depth)
         )
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, dim * (2 if learned_variance else 1)))
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
         if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"MLPDenoiser expects x of shape (B, {self.dim}); got {tuple(x.shape)}.")
+            raise ValueError(
+                f"MLPDenoiser expects x of shape (B, {self.dim}); got {tuple(x.shape)}."
+            )
         emb = self.time(timestep_embedding(t, self.time_dim).to(x.dtype))
         h = self.inp(x)
         for block in self.blocks:
@@ -140,14 +146,18 @@ class UNet(nn.Module):
         self.time = nn.Sequential(nn.Linear(base, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         ch = [base * m for m in mults]
         self.conv_in = nn.Conv2d(channels, base, 3, padding=1)
-        self.down = nn.ModuleList(_ResBlock(([base] + ch)[i], ch[i], emb_dim) for i in range(len(ch)))
+        self.down = nn.ModuleList(
+            _ResBlock(cin, cout, emb_dim) for cin, cout in zip([base, *ch[:-1]], ch, strict=True)
+        )
         self.downsample = nn.ModuleList(
             nn.Conv2d(c, c, 3, stride=2, padding=1) for c in ch[:-1]
         )
         self.mid = _ResBlock(ch[-1], ch[-1], emb_dim)
         self.up = nn.ModuleList(_ResBlock(2 * c, c, emb_dim) for c in reversed(ch))
-        self.upsample = nn.ModuleList(nn.Conv2d(c, c_next, 3, padding=1)
-                                      for c, c_next in zip(ch[:0:-1], ch[-2::-1]))
+        self.upsample = nn.ModuleList(
+            nn.Conv2d(c, c_next, 3, padding=1)
+            for c, c_next in zip(ch[:0:-1], ch[-2::-1], strict=True)
+        )
         self.norm_out = nn.GroupNorm(min(8, ch[0]), ch[0])
         self.conv_out = nn.Conv2d(ch[0], channels * (2 if learned_variance else 1), 3, padding=1)
 

@@ -62,7 +62,8 @@ def coefficient_table(schedule: Schedule) -> dict[str, np.ndarray]:
     index i ↔ paper timestep t = i + 1.
 
     * ``sqrt_alpha_bar`` √ᾱ_t, ``one_minus_alpha_bar`` 1−ᾱ_t,
-      ``sqrt_one_minus_alpha_bar`` √(1−ᾱ_t): the forward marginal q(x_t|x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020, Eq. 4);
+      ``sqrt_one_minus_alpha_bar`` √(1−ᾱ_t): the forward marginal
+      q(x_t|x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020, Eq. 4);
     * ``sqrt_recip_alpha_bar`` 1/√ᾱ_t, ``sqrt_recipm1_alpha_bar`` √(1/ᾱ_t − 1):
       x_0 = x_t/√ᾱ_t − √(1/ᾱ_t − 1) ε, Eq. 4 solved for x_0;
     * ``posterior_mean_coef1`` β_t √ᾱ_{t−1}/(1−ᾱ_t) (on x_0) and

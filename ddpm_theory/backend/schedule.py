@@ -7,18 +7,20 @@ t = i + 1**. So ``schedule.betas[0]`` is β_1 and ``schedule.alpha_bar[-1]`` is 
 
 Notation (symbol ↔ attribute):
 
-=====================  ====================  ====================================
-symbol                  attribute             definition
-=====================  ====================  ====================================
-β_t                     ``betas``             forward variance (Ho et al. 2020, Eq. 2)
-α_t                     ``alphas``            1 − β_t
-ᾱ_t                     ``alpha_bar``         ∏_{s≤t} α_s (Ho et al. 2020, Eq. 4)
-1 − ᾱ_t                 ``one_minus_alpha_bar``  computed as −expm1(Σ log1p(−β))
-ᾱ_{t−1}                 ``alpha_bar_prev``    ᾱ_0 = 1
-β̃_t                    ``beta_tilde``        (1−ᾱ_{t−1})/(1−ᾱ_t) β_t (Ho et al. 2020, Eq. 7); β̃_1 = 0
-SNR(t)                  ``snr``               ᾱ_t/(1−ᾱ_t) (Kingma et al. 2021, Eq. 2)
-log SNR(t)              ``log_snr``           log ᾱ_t − log(1−ᾱ_t)
-=====================  ====================  ====================================
+==========  =========================  ==================================================
+symbol      attribute                  definition
+==========  =========================  ==================================================
+β_t         ``betas``                  forward variance (Ho et al. 2020, Eq. 2)
+α_t         ``alphas``                 1 − β_t
+ᾱ_t         ``alpha_bar``              ∏_{s≤t} α_s (Ho et al. 2020, Eq. 4)
+1 − ᾱ_t     ``one_minus_alpha_bar``    computed as −expm1(Σ log1p(−β))
+ᾱ_{t−1}     ``alpha_bar_prev``         ᾱ_0 = 1
+β̃_t        ``beta_tilde``             (1−ᾱ_{t−1})/(1−ᾱ_t) β_t (Ho et al. 2020, Eq. 7)
+SNR(t)      ``snr``                    ᾱ_t/(1−ᾱ_t) (Kingma et al. 2021, Eq. 2)
+log SNR(t)  ``log_snr``                log ᾱ_t − log(1−ᾱ_t)
+==========  =========================  ==================================================
+
+β̃_1 = 0 exactly (ᾱ_0 = 1).
 
 All arrays are float64, read-only, computed once. ᾱ is accumulated in log
 space, log ᾱ_t = Σ_{s≤t} log1p(−β_s), and 1 − ᾱ_t = −expm1(log ᾱ_t), so that
@@ -224,7 +226,12 @@ class Schedule:
 
     @classmethod
     def sigmoid(
-        cls, T: int, start: float = -3.0, end: float = 3.0, tau: float = 1.0, max_beta: float = 0.999
+        cls,
+        T: int,
+        start: float = -3.0,
+        end: float = 3.0,
+        tau: float = 1.0,
+        max_beta: float = 0.999,
     ) -> Schedule:
         """ᾱ(u) = (σ(end/τ) − σ((u(end − start) + start)/τ)) / (σ(end/τ) − σ(start/τ)),
         u = t/T (Chen 2023, "On the Importance of Noise Scheduling for Diffusion
@@ -232,7 +239,9 @@ class Schedule:
         ``max_beta`` exactly as :meth:`cosine`."""
         T = _check_T(T)
         if not (end > start and tau > 0):
-            raise ValueError(f"sigmoid needs end > start and tau > 0; got {start=}, {end=}, {tau=}.")
+            raise ValueError(
+                f"sigmoid needs end > start and tau > 0; got {start=}, {end=}, {tau=}."
+            )
 
         def sig(z: np.ndarray | float) -> Any:
             return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
@@ -262,7 +271,9 @@ class Schedule:
         bad = np.flatnonzero(~np.isfinite(ab) | (ab < 0) | (ab > 1))
         if bad.size:
             i = int(bad[0])
-            raise ScheduleError(f"alpha_bar must be finite and in [0, 1]; got {float(ab[i])!r} at index {i}.")
+            raise ScheduleError(
+                f"alpha_bar must be finite and in [0, 1]; got {float(ab[i])!r} at index {i}."
+            )
         prev = np.concatenate([[1.0], ab[:-1]])
         dec = np.flatnonzero(ab >= prev)
         if dec.size:

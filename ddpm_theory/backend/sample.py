@@ -1,0 +1,111 @@
+"""Ancestral sampling from the reverse process (Ho et al. 2020, Algorithm 2)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .checkpoint import Checkpoint, load_checkpoint
+from .process import GaussianDiffusion
+
+__all__ = ["Trajectory", "p_sample_loop", "sample"]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A whole reverse chain.
+
+    Attributes
+    ----------
+    states
+        ``(T + 1, n, *event)``, indexed by paper timestep: ``states[t]`` is x_t,
+        ``states[T]`` the initial N(0, I) draw and ``states[0]`` the sample x_0.
+    """
+
+    states: Tensor
+
+    @property
+    def x0(self) -> Tensor:
+        """The final samples, ``(n, *event)``."""
+        return self.states[0]
+
+    def at(self, t: int) -> Tensor:
+        """x_t for paper timestep t (0 ≤ t ≤ T), ``(n, *event)``."""
+        if not 0 <= t < self.states.shape[0]:
+            raise ValueError(f"t must lie in [0, {self.states.shape[0] - 1}]; got {t}.")
+        return self.states[t]
+
+
+@torch.no_grad()
+def p_sample_loop(
+    diffusion: GaussianDiffusion,
+    model: nn.Module,
+    shape: tuple[int, ...],
+    generator: torch.Generator,
+    *,
+    return_trajectory: bool = False,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor | Trajectory:
+    """x_T ~ N(0, I), then x_{t−1} = μ_θ(x_t, t) + σ_t z for t = T..1, z ~ N(0, I) for
+    t > 1 and z = 0 at t = 1 (Ho et al. 2020, Algorithm 2). All draws come from
+    ``generator``, on its device."""
+    dev = generator.device
+    n = shape[0]
+    x = torch.randn(shape, generator=generator, device=dev, dtype=dtype)
+    states = [x] if return_trajectory else []
+    for step in range(diffusion.T, 0, -1):
+        t = torch.full((n,), step, dtype=torch.long, device=dev)
+        noise = (
+            torch.randn(shape, generator=generator, device=dev, dtype=dtype)
+            if step > 1
+            else torch.zeros(shape, device=dev, dtype=dtype)
+        )
+        x = diffusion.p_sample(model(x, t), x, t, noise)
+        if return_trajectory:
+            states.append(x)
+    if return_trajectory:
+        return Trajectory(torch.stack(states[::-1]))
+    return x
+
+
+def sample(
+    ckpt: Checkpoint | str | os.PathLike[str],
+    n: int,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    return_trajectory: bool = False,
+) -> Tensor | Trajectory:
+    """Draw ``n`` samples from a trained model.
+
+    Parameters
+    ----------
+    ckpt
+        A :class:`Checkpoint` or the path of one (loaded on the CPU).
+    n
+        Number of samples.
+    generator
+        The source of all randomness; its device is where sampling runs (the
+        model is moved there). Default: a CPU generator seeded with ``seed``.
+    return_trajectory
+        Return the whole chain as a :class:`Trajectory` instead of x_0.
+
+    Returns
+    -------
+    Tensor or Trajectory
+        ``(n, *event)`` samples, or the trajectory.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}.")
+    if not isinstance(ckpt, Checkpoint):
+        ckpt = load_checkpoint(ckpt)
+    if generator is None:
+        generator = torch.Generator().manual_seed(seed)
+    model = ckpt.model.to(generator.device).eval()
+    return p_sample_loop(
+        ckpt.diffusion, model, (n, *ckpt.event_shape), generator,
+        return_trajectory=return_trajectory,
+    )
