@@ -1,0 +1,77 @@
+"""``ddpm-theory verify [NAME ...] [--json FILE]``: verify registered derivations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ._io import refuse_overwrite
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="verify registered derivations step by step",
+        description=(
+            "Check every step of the named (default: all) derivations symbolically and at "
+            "50 digits. Exit status 0 only when every verdict is the expected one."
+        ),
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="derivations to verify (default: all)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+    p.add_argument("--seed", type=int, default=0, help="seed of the numeric check's points")
+    p.add_argument("--list", action="store_true", help="list the registered names and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..symbolic import registry
+
+    if args.list:
+        for name in registry.names():
+            print(name)
+        return 0
+    try:
+        selected = args.names or registry.names()
+        for name in selected:
+            registry.get(name)  # unknown names fail before any work
+    except registry.UnknownDerivationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json is not None:
+        err = refuse_overwrite(args.json, args.force)
+        if err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    results = []
+    header = f"{'derivation':<34} {'steps':>5}  {'verdict':<9} {'expected':<9} {'seconds':>7}  methods"
+    print(header)
+    print("-" * len(header))
+    for name in selected:
+        res = registry.get(name).verify(seed=args.seed)
+        results.append(res)
+        mark = "" if res.ok else "   <-- UNEXPECTED"
+        print(f"{res.name:<34} {len(res.steps):>5}  {res.status.value:<9} "
+              f"{res.expected.value:<9} {res.seconds:>7.2f}  {', '.join(res.methods)}{mark}")
+        if args.verbose:
+            for s in res.steps:
+                print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: {s.rule[:70]}")
+        for s in res.failures():
+            print(f"    {s.message}", file=sys.stderr)
+        for s in res.steps:
+            if s.status.value == "refuted" and s.counterexample:
+                print(f"    refuted: {s.part} / step {s.index + 1}; counterexample "
+                      f"{dict(s.counterexample)}: {s.lhs_value} != {s.rhs_value}")
+    total = sum(r.seconds for r in results)
+    bad = [r for r in results if not r.ok]
+    print("-" * len(header))
+    print(f"{len(results)} derivations, {sum(len(r.steps) for r in results)} steps, "
+          f"{total:.2f} s; {len(results) - len(bad)} as expected, {len(bad)} not")
+    if args.json is not None:
+        args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+    return 0 if not bad else 1
