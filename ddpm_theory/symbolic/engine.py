@@ -35,8 +35,8 @@ import sympy as sp
 from ..domains import Domain
 from .citation import Citation
 from .notation import DEFINITIONS
-from .numeric_check import compare, free_parameters, sample_points
-from .procedures import is_zero, substitute_definitions
+from .numeric_check import NumericComparison, compare, free_parameters, sample_points
+from .procedures import Outcome, is_zero, substitute_definitions
 
 __all__ = [
     "Relation",
@@ -278,15 +278,22 @@ def _check_step(
 
     symbols = free_parameters(_flat(lhs) + _flat(rhs) + ([subst(step.gap)] if step.gap else []))
     points = sample_points(symbols, n_points, seed, d.domains, d.induction_bases)
-    outcome = is_zero(
-        diff, relations=d.relations, points=points, induction_bases=d.induction_bases
-    )
-    if step.relation is Relation.EQ_CONST:
-        num = compare(diff, sp.Tuple(*[0] * len(_flat(diff))), points, seed)
-    elif step.relation is Relation.EQ:
-        num = compare(lhs, rhs, points, seed)
-    else:
-        num = compare(diff, sp.Integer(0), points, seed, gap=subst(step.gap))
+    try:
+        outcome = is_zero(
+            diff, relations=d.relations, points=points, induction_bases=d.induction_bases
+        )
+    except Exception as exc:  # a procedure that cannot run has not shown zero
+        outcome = Outcome(False, ["error"], None, f"{type(exc).__name__}: {exc}")
+    try:
+        if step.relation is Relation.EQ_CONST:
+            num = compare(diff, sp.Tuple(*[0] * len(_flat(diff))), points, seed)
+        elif step.relation is Relation.EQ:
+            num = compare(lhs, rhs, points, seed)
+        else:
+            num = compare(diff, sp.Integer(0), points, seed, gap=subst(step.gap))
+    except Exception as exc:  # e.g. a division by zero at a sampled point
+        num = NumericComparison(False, float("inf"), None,
+                                f"could not evaluate ({type(exc).__name__}: {exc})", "")
     seconds = time.perf_counter() - t0
     residual = None if outcome.zero else _short(outcome.residual)
 

@@ -254,6 +254,8 @@ def compare(
             for a, b in pairs:
                 va, vb = evaluate(a, p, table), evaluate(b, p, table)
                 rel = abs(va - vb) / (1 + abs(va))
+                if not mpmath.isfinite(rel):  # NaN or inf is a disagreement, never a pass
+                    rel = mpmath.inf
                 if rel > worst or worst_p is None:
                     worst, worst_p = rel, p
                     wl, wr = mpmath.nstr(va, 20), mpmath.nstr(vb, 20)

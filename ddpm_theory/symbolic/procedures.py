@@ -189,6 +189,18 @@ def _factor_sign(f: sp.Expr, points: Iterable[Mapping[sp.Symbol, float]]) -> int
         return -1
     signs = set()
     fs = f.free_symbols
+    points = [p for p in points if fs <= set(p)]
+    if not points:  # draw points of the declared domains ourselves
+        import numpy as np
+
+        from .notation import domain_of
+
+        rng = np.random.default_rng(12345)
+        if any(domain_of(s).integer for s in fs if isinstance(s, sp.Symbol)) or not all(
+            isinstance(s, sp.Symbol) for s in fs
+        ):
+            return 0
+        points = [{s: domain_of(s).sample(rng) for s in fs} for _ in range(16)]
     for p in points:
         try:
             val = complex(f.xreplace({s: sp.Float(p[s], 30) for s in fs if s in p}).evalf(30))
