@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
 
     results = []
-    header = f"{'derivation':<34} {'steps':>5}  {'verdict':<9} {'expected':<9} {'seconds':>7}  methods"
+    header = (f"{'derivation':<34} {'steps':>5}  {'verdict':<9} {'expected':<9} "
+              f"{'seconds':>7}  methods")
     print(header)
     print("-" * len(header))
     for name in selected:

@@ -50,10 +50,8 @@ class GaussE(sp.Function):
 
     def _latex(self, printer):
         expr, x, mean, var = self.args
-        return (
-            r"\mathbb{E}_{%s\sim\mathcal{N}(%s,\,%s)}\left[%s\right]"
-            % (printer._print(x), printer._print(mean), printer._print(var), printer._print(expr))
-        )
+        xs, ms, vs, es = (printer._print(a) for a in (x, mean, var, expr))
+        return rf"\mathbb{{E}}_{{{xs}\sim\mathcal{{N}}({ms},\,{vs})}}\left[{es}\right]"
 
 
 class MvGaussE(sp.Function):
@@ -76,9 +74,9 @@ class MvGaussE(sp.Function):
 
     def _latex(self, printer):
         expr, xs, mean, cov = self.args
-        return r"\mathbb{E}_{\mathbf{x}\sim\mathcal{N}(\boldsymbol\mu,\,\Sigma)}\left[%s\right]" % (
-            printer._print(expr)
-        )
+        es = printer._print(expr)
+        law = r"\mathbf{x}\sim\mathcal{N}(\boldsymbol\mu,\,\Sigma)"
+        return rf"\mathbb{{E}}_{{{law}}}\left[{es}\right]"
 
 
 def gaussian_raw_moment(k: int, mean: sp.Expr, var: sp.Expr) -> sp.Expr:

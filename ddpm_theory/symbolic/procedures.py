@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -272,7 +273,7 @@ def _generic_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict]:
     atoms = [a for a in expr.atoms(sp.Function, sp.Indexed, sp.Sum, sp.Product)]
     # outermost first so that nested atoms are replaced whole
     atoms.sort(key=sp.count_ops, reverse=True)
-    mapping = {}
+    mapping: dict[sp.Basic, sp.Dummy] = {}
     for a in atoms:
         if a not in mapping:
             positive = bool(a.is_positive) or (
@@ -304,7 +305,7 @@ def is_zero(
     *,
     definitions: Mapping[sp.Symbol, sp.Expr] = {},
     relations: Iterable[sp.Expr] = (),
-    points: list[Mapping[sp.Symbol, float]] = (),
+    points: Sequence[Mapping[sp.Basic, Any]] = (),
     induction_bases: Mapping[sp.Symbol, int] = {},
     fallback_seconds: float = 5.0,
     opaque_limits: bool = False,
@@ -320,10 +321,10 @@ def is_zero(
             for e in (expr if not isinstance(expr, sp.MatrixBase) else list(expr))
         ]
         bad = [o for o in outcomes if not o.zero]
-        methods = [m for o in outcomes for m in o.methods]
+        used = [m for o in outcomes for m in o.methods]
         if bad:
-            return Outcome(False, methods, bad[0].residual, bad[0].note)
-        return Outcome(True, methods)
+            return Outcome(False, used, bad[0].residual, bad[0].note)
+        return Outcome(True, used)
 
     methods: list[str] = []
     e = substitute_definitions(sp.sympify(expr), definitions)
