@@ -10,8 +10,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# shared test helpers (strategies.py, ...) import as top-level modules; test files are
+# imported with --import-mode=importlib, so equal basenames in two folders do not clash
+sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
