@@ -16,7 +16,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # shared test helpers (strategies.py, ...) import as top-level modules; test files are
 # imported with --import-mode=importlib, so equal basenames in two folders do not clash
-sys.path.insert(0, str(Path(__file__).parent))
+_here = Path(__file__).parent
+sys.path[:0] = [str(_here)] + sorted(str(p) for p in _here.iterdir() if p.is_dir()
+                                     and not p.name.startswith((".", "_")))
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
