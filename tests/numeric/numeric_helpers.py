@@ -16,6 +16,14 @@ def replications(ci: int, thorough: int) -> int:
     return thorough if THOROUGH else ci
 
 
+def calibration_seeds(fixed: int, n_thorough: int = 5) -> list[int]:
+    """The fixed seed under ci/dev; fresh OS-entropy seeds under thorough (rule 1:
+    seeds are inputs -- failures report the seed)."""
+    if not THOROUGH:
+        return [fixed]
+    return [int(s) for s in np.random.SeedSequence().generate_state(n_thorough)]
+
+
 def gaussian_kl_integrand(m1: np.ndarray, v1: np.ndarray, m2: np.ndarray, v2: np.ndarray):
     """``f(z) = log p(x) - log q(x)``, ``x = m1 + sqrt(v1) z``: E f = KL(p || q) (diagonal)."""
     s1 = np.sqrt(v1)

@@ -4,12 +4,13 @@ Gauss--Hermite exactness, and the control-variate KL estimator (rule 3)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from numeric_helpers import gaussian_kl_integrand, replications
+from numeric_helpers import calibration_seeds, gaussian_kl_integrand
 from scipy import special, stats
 from strategies import means, seeds, variances
 
@@ -40,6 +41,10 @@ def second_moment(z: np.ndarray) -> np.ndarray:
 
 def exp_first(z: np.ndarray) -> np.ndarray:
     return np.exp(z[:, 0])
+
+
+def cos_first(z: np.ndarray) -> np.ndarray:
+    return np.cos(z[:, 0])
 
 
 def cos_sum(z: np.ndarray) -> np.ndarray:
@@ -76,11 +81,16 @@ def test_all_estimators_on_exp_moment(seed: int) -> None:
     # ~0.6, SE ~ 0.0035 at n = 5e4): catch a 5 % error (0.082).
     assert_agrees(cv, SQRT_E, must_detect=0.05 * SQRT_E, n_examples=n_ex, what="CV")
     assert cv.stderr < 0.5 * mc.stderr
-    q = rqmc(exp_first, 1, 12, rng, n_scrambles=16)
-    # 16 scrambles of 4096 points.  exp(ndtri(u)) is unbounded at u -> 1, so RQMC
-    # gains less than on smooth integrands (SE ~ 6e-4), and the t_15 threshold is
-    # ~10: the check catches a 1 % error (0.016), not better.
-    assert_agrees(q, SQRT_E, must_detect=1e-2 * SQRT_E, n_examples=n_ex, what="RQMC")
+    # RQMC is not run on exp(ndtri(u)): the integrand is unbounded at u -> 1, the
+    # scramble means are heavy-tailed and the estimated SE swings by x3 across
+    # seeds (measured 0.001-0.0033 at 64 x 1024 points), so no fixed power
+    # statement holds.  RQMC is checked on a smooth 2-D integrand instead:
+    # E cos(Z1 + Z2) = e^{-1}.  64 scrambles (t_63 threshold ~ 6.9 at 400 examples);
+    # SE ~ 1.2e-4, 20x below plain MC's 2.4e-3 at the same 65 536 points: catch a
+    # 0.5 % error (1.8e-3).
+    q = rqmc(cos_sum, 2, 10, rng, n_scrambles=64)
+    assert_agrees(q, math.exp(-1.0), must_detect=5e-3 * math.exp(-1.0), n_examples=n_ex,
+                  what="RQMC")
 
 
 def test_gauss_hermite_exp_moment() -> None:
@@ -189,7 +199,7 @@ def test_kl_full_covariance_control_variate(seed: int, dim: int) -> None:
     assert cv.stderr <= 1e-8 * mc.stderr  # quadratic log-ratio: residual is rounding
     # 1e-9 absolute: rounding of O(10)-sized quadratic terms over 2000 draws.
     assert abs(cv.value - exact) <= 1e-9 * (1 + exact)
-    q = rqmc(f, dim, 10, rng)
+    q = rqmc(f, dim, 10, rng, n_scrambles=64)  # 64 scrambles: t_63 threshold ~ 6.8, not 12.5
     assert_agrees(q, exact, must_detect=1e-2 * (1 + exact), n_examples=active_examples(1),
                   what="RQMC KL")
 
@@ -224,27 +234,40 @@ def _pit(ests: list[Estimate], exact: float, se_scale: float = 1.0) -> np.ndarra
     return np.array(out)
 
 
-def _calibration(ests: list[Estimate], exact: float) -> None:
-    u = _pit(ests, exact)
-    assert_gof(u, stats.uniform.cdf, n_examples=1, what="SE calibration")
-    with pytest.raises(AssertionError):  # power: a 25 % optimistic SE is caught
-        assert_gof(_pit(ests, exact, 0.75), stats.uniform.cdf, n_examples=1)
+def _calibration(
+    make: Callable[[np.random.Generator], Estimate], exact: float, seed: int, reps: int = 3_000
+) -> None:
+    """R = 1500-3000 replications: enough to catch a 25 % optimistic SE (KS distance
+    of the p-values 0.136 vs a critical 0.07 at R = 1500, alpha 1e-6), asserted below.
+    Many more replications would test second-order CLT terms (skewness, the
+    O(1/n) control-variate bias), which is not the claim; the thorough profile
+    instead repeats the study over 5 fresh random seeds (budget split over them)."""
+    seeds_ = calibration_seeds(seed)
+    for s in seeds_:
+        rng = np.random.default_rng(s)
+        ests = [make(rng) for _ in range(reps)]
+        assert_gof(_pit(ests, exact), stats.uniform.cdf, n_examples=len(seeds_),
+                   what=f"SE calibration, seed {s}")
+        with pytest.raises(AssertionError):  # power: a 25 % optimistic SE is caught
+            assert_gof(_pit(ests, exact, 0.75), stats.uniform.cdf, n_examples=len(seeds_))
 
 
 @pytest.mark.statistical
 def test_mc_stderr_calibrated() -> None:
-    rng = np.random.default_rng(20240601)
-    reps = replications(3_000, 30_000)
-    ests = [monte_carlo(second_moment, 1, 2_000, rng) for _ in range(reps)]
-    _calibration(ests, 1.0)
+    _calibration(lambda rng: monte_carlo(second_moment, 1, 2_000, rng), 1.0, 20240601)
 
 
 @pytest.mark.statistical
 def test_control_variate_stderr_calibrated() -> None:
-    rng = np.random.default_rng(20240602)
-    reps = replications(3_000, 30_000)
-    ests = [control_variate(exp_first, quadratic_controls, 1, 2_000, rng) for _ in range(reps)]
-    _calibration(ests, SQRT_E)
+    """E cos Z = e^{-1/2} with quadratic controls (bounded residual).
+
+    With exp Z instead, 30 000 replications reject normality of the studentised
+    error (KS p ~ 1e-23): the lognormal residual skews it at n = 2000.  Even
+    cos Z is rejected at 30 000 replications (p ~ 3e-7, the O(1/n) bias of
+    estimated CV coefficients); 3000 replications test the SE to first order.
+    """
+    _calibration(lambda rng: control_variate(cos_first, quadratic_controls, 1, 2_000, rng),
+                 math.exp(-0.5), 20240602)
 
 
 @pytest.mark.statistical
@@ -256,10 +279,8 @@ def test_rqmc_stderr_calibrated() -> None:
     exceedances at a nominal 1 % for cos Z, m = 10), which is why 1-D checks use
     Gauss--Hermite (see ``rqmc``'s docstring).
     """
-    rng = np.random.default_rng(20240603)
-    reps = replications(2_000, 20_000)
-    ests = [rqmc(cos_sum, 2, 6, rng) for _ in range(reps)]
-    _calibration(ests, math.exp(-1.0))
+    # 1500 replications: each builds 16 Sobol' engines (~4 ms per replication).
+    _calibration(lambda rng: rqmc(cos_sum, 2, 6, rng), math.exp(-1.0), 20240603, reps=1_500)
 
 
 # ---------------------------------------------------------------------------
@@ -278,10 +299,10 @@ def test_rqmc_requires_16_scrambles() -> None:
 
 def test_estimators_use_only_the_given_generator() -> None:
     """Same seed, same result; global numpy state untouched (rule 1)."""
-    state = np.random.get_state()[1].copy()
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 - reading legacy state on purpose
     a = rqmc(exp_first, 1, 5, np.random.default_rng(7))
     b = rqmc(exp_first, 1, 5, np.random.default_rng(7))
     c = monte_carlo(exp_first, 1, 100, np.random.default_rng(7))
     d = monte_carlo(exp_first, 1, 100, np.random.default_rng(7))
     assert a == b and c == d
-    assert np.array_equal(np.random.get_state()[1], state)
+    assert np.array_equal(np.random.get_state()[1], state)  # noqa: NPY002
