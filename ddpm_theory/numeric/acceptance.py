@@ -25,14 +25,20 @@ Every check therefore also states its *power*: with miss probability ``beta``
 catch (:class:`InsufficientPower`).
 
 Samplers (tier S4) are checked by goodness of fit against a fully specified
-CDF with :func:`gof_test`: Kolmogorov--Smirnov (``scipy.stats.kstest``, exact
-null distribution for n <= 10 000) or Cramér--von Mises
-(``scipy.stats.cramervonmises``, Csörgő & Faraway 1996 null distribution).
-The same budget split gives the rejection level, which satisfies S4's
-"failure rate <= 1 / (number of such tests)" for any suite of fewer than 10^6
-such tests.  Anderson--Darling is not offered: SciPy only provides it for
-composite (fitted-parameter) nulls with tabulated p-values that stop at 1 %,
-which cannot express a 1e-8 level.
+CDF with :func:`gof_test`: Kolmogorov--Smirnov (``scipy.stats.kstest``; exact
+null distribution for n <= 10 000, Simard & L'Ecuyer 2011, whose tail stays
+accurate far below 1e-9).  The same budget split gives the rejection level,
+which satisfies S4's "failure rate <= 1 / (number of such tests)" for any
+suite of fewer than 10^6 such tests.
+
+Two other statistics were considered and are deliberately absent, because
+their SciPy p-values cannot express a per-run level near 1e-8:
+
+* Anderson--Darling: ``scipy.stats.anderson`` tests only composite
+  (fitted-parameter) nulls, with tabulated p-values;
+* Cramér--von Mises: ``scipy.stats.cramervonmises`` loses its tail -- measured
+  on 10^4 draws of N(0, 1/2) against a shifted CDF, statistic 10.6 -> p 1e-10,
+  39 -> 8e-9, 86 -> 3e-8 (non-monotone; the true p-values are below 1e-100).
 """
 
 from __future__ import annotations
@@ -232,10 +238,10 @@ def assert_agrees(
 
 
 class GofTest(enum.Enum):
-    """Goodness-of-fit statistics against a fully specified continuous CDF."""
+    """Goodness-of-fit statistics against a fully specified continuous CDF
+    (only those whose p-values are accurate at 1e-8; see the module docstring)."""
 
     KOLMOGOROV_SMIRNOV = "ks"
-    CRAMER_VON_MISES = "cvm"
 
 
 @dataclass(frozen=True)
@@ -266,10 +272,9 @@ def gof_test(
     if x.size < 8:
         raise ValueError("need at least 8 samples for a goodness-of-fit test")
     alpha = per_run_alpha(budget, n_examples)
-    if test is GofTest.KOLMOGOROV_SMIRNOV:
-        res = stats.kstest(x, cdf)
-    else:
-        res = stats.cramervonmises(x, cdf)
+    if test is not GofTest.KOLMOGOROV_SMIRNOV:  # pragma: no cover - one member today
+        raise ValueError(f"unsupported test {test}")
+    res = stats.kstest(x, cdf)
     return GofReport(test, float(res.statistic), float(res.pvalue), alpha, int(x.size))
 
 
