@@ -98,17 +98,23 @@ class _FunctionTable:
 def evaluate(expr: sp.Basic, env: Mapping[sp.Basic, Any], table: _FunctionTable) -> Any:
     """Evaluate ``expr`` at ``env`` with mpmath (current precision)."""
     ints = {s: sp.Integer(v) for s, v in env.items() if isinstance(v, int)}
-    if ints:
-        expr = expr.xreplace(ints)
-    expr = expr.replace(
-        lambda a: isinstance(a, (sp.Sum, sp.Product)) and a.limits[0][2].is_number,
-        lambda a: a.doit(deep=False),
-    )
+    key = (expr, tuple(sorted(ints.items(), key=lambda kv: str(kv[0]))))
+    expanded = _EXPANDED.get(key)
+    if expanded is None:
+        expanded = expr.xreplace(ints) if ints else expr
+        expanded = expanded.replace(
+            lambda a: isinstance(a, (sp.Sum, sp.Product)) and a.limits[0][2].is_number,
+            lambda a: a.doit(deep=False),
+        )
+        _EXPANDED[key] = expanded
+    expr = expanded
     reals = {s: mpmath.mpf(v) for s, v in env.items() if not isinstance(v, int)}
     return _compile(expr)(reals, table)
 
 
 _COMPILED: dict[sp.Basic, Any] = {}
+#: (expression, integer values) -> the expression with its explicit sums written out
+_EXPANDED: dict[tuple, sp.Basic] = {}
 
 
 def _compile(expr: sp.Basic) -> Any:
@@ -142,8 +148,8 @@ def _compile(expr: sp.Basic) -> Any:
         if all(i.is_number for i in a.indices):
             d = sp.Dummy()
             dom = _symbol_domain(a, {})
-            makers.append((d, lambda env, table, a=a, dom=dom:
-                           table(str(a.base), tuple(a.indices), dom)))
+            makers.append((d, lambda env, table, nm=str(a.base), idx=tuple(a.indices), dom=dom:
+                           table(nm, idx, dom)))
             shielded = shielded.xreplace({a: d})
     made = {d for d, _ in makers}
     free = sorted((s for s in shielded.free_symbols if s not in made), key=str)

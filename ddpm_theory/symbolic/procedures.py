@@ -51,9 +51,20 @@ class Outcome:
 
 
 def substitute_definitions(expr: sp.Basic, definitions: Mapping[sp.Symbol, sp.Expr]) -> sp.Basic:
-    """Apply the definitions until nothing changes (they may refer to each other)."""
+    """Apply the definitions until nothing changes (they may refer to each other).
+
+    A key is a symbol (or any fixed expression), replaced by ``xreplace``; or an
+    undefined function class ``f`` whose value is a ``sp.Lambda``, and then every
+    application ``f(a, b, ...)`` becomes the Lambda applied to ``(a, b, ...)`` -- a
+    definition such as q(x_{t−1} | x_t, x_0) := q(x_t | x_{t−1}) q(x_{t−1} | x_0) /
+    q(x_t | x_0) for every t at once.
+    """
+    plain = {k: v for k, v in definitions.items() if not isinstance(k, sp.FunctionClass)}
+    funcs = {k: v for k, v in definitions.items() if isinstance(k, sp.FunctionClass)}
     for _ in range(10):
-        new = expr.xreplace(dict(definitions)) if definitions else expr
+        new = expr.xreplace(plain) if plain else expr
+        for f, lam in funcs.items():
+            new = new.replace(f, lambda *args, lam=lam: lam(*args))
         if new == expr:
             return new
         expr = new

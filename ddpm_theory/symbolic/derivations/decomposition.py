@@ -1,0 +1,170 @@
+"""The bound L rewritten as a sum of KL terms (Ho et al. 2020, Eqs. 3–5; homework
+eqs. 4 → 5 → 8).
+
+Everything happens inside E_q, pointwise in x_{0:T}, with abstract density functions:
+
+* q(x_t | x_s) for s < t is one undefined function ``q_fwd(s, t, x_t, x_s)``, so that
+  the first forward step q(x_1 | x_0) *is* the marginal at t = 1;
+* the forward posterior is *defined* by Bayes' rule under the Markov property
+  (homework eq. 7): q(x_{t−1} | x_t, x_0) := q(x_t | x_{t−1}) q(x_{t−1} | x_0) / q(x_t | x_0);
+* p(x_T) and p_θ(x_{t−1} | x_t) are further undefined functions.
+
+The chain is checked for a symbolic T (the sums and products are decided by induction on
+T; the telescoping ∏_{t=2}^{T} q(x_{t−1}|x_0)/q(x_t|x_0) = q(x_1|x_0)/q(x_T|x_0) is its
+own part) and again, written out, for T = 2, ..., 6.  Taking E_q term by term turns each
+log-ratio into a KL because each depends only on the variables its KL integrates over.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ...domains import REAL, TIMESTEP
+from ..engine import Derivation, Part, Step
+from ..notation import sym
+from ..registry import register
+from ._common import HO, HW, cite
+
+NAME = "elbo-decomposition"
+
+X = sp.IndexedBase(sym("x", REAL, "x"))
+t = sp.Symbol("t", integer=True, positive=True)
+T = sym("T", TIMESTEP, "T")
+
+q_fwd = sp.Function("q_fwd", positive=True)      # q(x_t | x_s), s < t: q_fwd(s, t, x_t, x_s)
+q_post = sp.Function("q_post", positive=True)    # q(x_{t−1}|x_t, x_0): (t, x_{t−1}, x_t, x_0)
+p_theta = sp.Function("p_theta", positive=True)  # p_θ(x_{t−1} | x_t): p_theta(t, x_{t−1}, x_t)
+p_T = sp.Function("p_T", positive=True)          # p(x_T)
+
+_k, _a, _b, _c = sp.symbols("k a b c")
+#: Bayes' rule under the Markov property (homework eq. 7) as a definition
+BAYES = {q_post: sp.Lambda((_k, _a, _b, _c),
+                           q_fwd(_k - 1, _k, _b, _a) * q_fwd(0, _k - 1, _a, _c)
+                           / q_fwd(0, _k, _b, _c))}
+
+
+def q_step(s):
+    """q(x_s | x_{s−1})."""
+    return q_fwd(s - 1, s, X[s], X[s - 1])
+
+
+def q_marg(s):
+    """q(x_s | x_0)."""
+    return q_fwd(0, s, X[s], X[0])
+
+
+def p_step(s):
+    """p_θ(x_{s−1} | x_s)."""
+    return p_theta(s, X[s - 1], X[s])
+
+
+def eq8(upper) -> sp.Expr:
+    """The integrand of the homework's eq. 8 (Ho et al. 2020, Eq. 5): L_T + Σ L_{t−1} + L_0."""
+    return (sp.log(q_marg(upper) / p_T(X[upper]))
+            + sp.Sum(sp.log(q_post(t, X[t - 1], X[t], X[0]) / p_step(t)), (t, 2, upper))
+            - sp.log(p_step(1)))
+
+
+def chain_part(upper, target=None, title=None) -> Part:
+    """Eq. 4 → eq. 5 → eq. 8 for the upper limit ``upper`` (a symbol or an integer)."""
+    target = eq8(upper) if target is None else target
+    prod_p = sp.Product(p_step(t), (t, 1, upper))
+    prod_q = sp.Product(q_step(t), (t, 1, upper))
+    ratio = sp.log(p_step(t) / q_step(t))
+    post_ratio = sp.log(p_step(t) / q_post(t, X[t - 1], X[t], X[0]))
+    return Part(
+        title=title or f"Eq. 4 to eq. 8, T = {upper}",
+        lhs=r"-\log\frac{p_\theta(x_{0:T})}{q(x_{1:T}|x_0)}",
+        start=-sp.log(p_T(X[upper]) * prod_p / prod_q),
+        start_rule=(
+            "the integrand of L, with p_θ(x_{0:T}) = p(x_T) ∏_{t=1}^{T} p_θ(x_{t−1}|x_t) and "
+            "q(x_{1:T}|x_0) = ∏_{t=1}^{T} q(x_t|x_{t−1})"
+        ),
+        cite=cite(HW, "eqs. 1, 2, 4"),
+        steps=(
+            Step(-sp.log(p_T(X[upper])) - sp.Sum(ratio, (t, 1, upper)),
+                 "log of a product is the sum of the logs: the homework's eq. 5",
+                 cite(HW, "eq. 5")),
+            Step(-sp.log(p_T(X[upper])) - sp.Sum(ratio, (t, 2, upper)) - ratio.xreplace({t: 1}),
+                 "take the t = 1 term out of the sum", cite(HO, "Eq. 18 (App. A)")),
+            Step(-sp.log(p_T(X[upper]))
+                 - sp.Sum(post_ratio + sp.log(q_marg(t - 1) / q_marg(t)), (t, 2, upper))
+                 - ratio.xreplace({t: 1}),
+                 "Bayes under the Markov property, for t ≥ 2: q(x_t|x_{t−1}) = "
+                 "q(x_{t−1}|x_t, x_0) q(x_t|x_0)/q(x_{t−1}|x_0)", cite(HW, "eq. 7")),
+            Step(-sp.log(p_T(X[upper])) - sp.Sum(post_ratio, (t, 2, upper))
+                 - sp.log(q_marg(1) / q_marg(upper)) - ratio.xreplace({t: 1}),
+                 "the product ∏_{t=2}^{T} q(x_{t−1}|x_0)/q(x_t|x_0) telescopes to "
+                 "q(x_1|x_0)/q(x_T|x_0) (part 'telescoping')", cite(HO, "Eq. 21 (App. A)")),
+            Step(target,
+                 "q(x_1|x_0) cancels against the t = 1 forward step; regroup as "
+                 "log q(x_T|x_0)/p(x_T) + Σ_{t≥2} log q(x_{t−1}|x_t,x_0)/p_θ(x_{t−1}|x_t) "
+                 "− log p_θ(x_0|x_1); under E_q these are KL(q(x_T|x_0) ‖ p(x_T)), "
+                 "KL(q(x_{t−1}|x_t,x_0) ‖ p_θ(x_{t−1}|x_t)) and −log p_θ(x_0|x_1)",
+                 cite(HW, "eq. 8")),
+        ),
+    )
+
+
+def explicit_part(upper: int, target: sp.Expr) -> Part:
+    """The whole chain in one step for an explicit T: the sums and products written out."""
+    whole = chain_part(upper, target)
+    return Part(
+        title=f"The whole chain, T = {upper}",
+        lhs=whole.lhs,
+        start=whole.start,
+        start_rule=whole.start_rule,
+        cite=whole.cite,
+        steps=(Step(target, f"eq. 4 = eq. 8 with every product and sum over t = 1..{upper} "
+                            "written out (the steps of the symbolic-T chain at once)",
+                    cite(HW, "eq. 8")),),
+    )
+
+
+def telescoping_part(target=None) -> Part:
+    target = sp.log(q_marg(1)) - sp.log(q_marg(T)) if target is None else target
+    return Part(
+        title="Telescoping, symbolic T",
+        lhs=r"\sum_{t=2}^{T}\log\frac{q(x_{t-1}|x_0)}{q(x_t|x_0)}",
+        start=sp.Sum(sp.log(q_marg(t - 1)) - sp.log(q_marg(t)), (t, 2, T)),
+        start_rule="the log of the product of the ratios left over by the Bayes rewrite",
+        cite=cite(HO, "Eq. 21 (App. A)"),
+        steps=(
+            Step(target, "consecutive terms cancel: log q(x_1|x_0) − log q(x_T|x_0) "
+                         "(induction on T)", cite("standard", "telescoping sum")),
+        ),
+    )
+
+
+def build(target=None, telescoped=None, explicit=(2, 3, 4, 5, 6)) -> Derivation:
+    """``target`` maps an upper limit to the eq. 8 integrand (planted slips in tests)."""
+    make = eq8 if target is None else target
+    parts = [telescoping_part(telescoped),
+             chain_part(T, make(T), "Eq. 4 to eq. 8, symbolic T")]
+    parts += [explicit_part(k, make(k)) for k in explicit]
+    return Derivation(
+        name=NAME,
+        title="The bound L as a sum of KL terms",
+        statement=(
+            r"L = \mathbb{E}_q\Big[\mathrm{KL}(q(x_T|x_0)\,\|\,p(x_T)) + \sum_{t>1}"
+            r"\mathrm{KL}(q(x_{t-1}|x_t,x_0)\,\|\,p_\theta(x_{t-1}|x_t)) - "
+            r"\log p_\theta(x_0|x_1)\Big]"
+        ),
+        premises=(
+            r"p_\theta(x_{0:T}) = p(x_T)\prod_{t=1}^T p_\theta(x_{t-1}|x_t)",
+            r"q(x_{1:T}|x_0) = \prod_{t=1}^T q(x_t|x_{t-1})",
+            r"q(x_{t-1}|x_t,x_0) = q(x_t|x_{t-1})\,q(x_{t-1}|x_0)/q(x_t|x_0)"
+            r"\ \text{(Markov property and Bayes)}",
+        ),
+        cites=(cite(HO, "Eq. 5"), cite(HW, "eqs. 4, 5, 8")),
+        summary=(
+            "Writing each forward step through the posterior introduces ratios of "
+            "marginals that telescope; what is left is L_T + Σ L_{t−1} + L_0."
+        ),
+        parts=tuple(parts),
+        definitions=dict(BAYES),
+        induction_bases={T: 2},
+    )
+
+
+register(NAME)(build)
