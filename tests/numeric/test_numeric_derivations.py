@@ -1,0 +1,338 @@
+"""Tiers S2-S4 for every registered derivation: the closed form it exports is
+checked against simulation, pointwise identities or quadrature, and planted wrong
+variants are rejected by the same checks.  ``PROPERTY_TESTS`` maps each
+registered derivation to its tests; a test fails for any derivation without one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import example, given
+from scipy import stats
+from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, seeds, variances
+
+from ddpm_theory import domains
+from ddpm_theory.numeric import (
+    Estimate,
+    Method,
+    active_examples,
+    check_agreement,
+    gauss_hermite,
+    gof_test,
+    per_run_alpha,
+    z_threshold,
+)
+from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
+from ddpm_theory.symbolic import registry
+
+N = 20_000  # draws per example; all checks below have closed-form SEs at this n
+BETA_MISS = 1e-3  # miss probability in the power statements (acceptance.DEFAULT_BETA)
+Z_BETA = float(stats.norm.isf(BETA_MISS))
+
+
+@dataclass(frozen=True)
+class Law:
+    """A claimed univariate Gaussian law: mean and variance."""
+
+    mean: float
+    var: float
+
+
+# ---------------------------------------------------------------------------
+# A Gaussian-law check with stated budget and power
+
+
+def law_failures(x: np.ndarray, law: Law, n_ex: int) -> list[str]:
+    """Which of three checks reject ``x ~ N(law.mean, law.var)`` (i.i.d.).
+
+    mean: z-test with the claimed variance (exact); variance: chi^2_n test of
+    sum (x - mean)^2 / var (exact); KS against the full law.  The per-test budget
+    1e-6 is split over ``n_ex`` examples and the three checks."""
+    n = x.size
+    if law.var <= 0.0:  # a point mass (e.g. alpha_bar_0 = 1 slipped in at t = 1)
+        return [] if np.all(x == law.mean) else ["degenerate"]
+    budget = 1e-6 / 3
+    fails = []
+    est = Estimate(float(x.mean()), math.sqrt(law.var / n), n, Method.MONTE_CARLO)
+    if not check_agreement(est, law.mean, budget=budget, n_examples=n_ex).agrees:
+        fails.append("mean")
+    q = float(np.sum((x - law.mean) ** 2) / law.var)
+    p = 2 * min(stats.chi2.cdf(q, n), stats.chi2.sf(q, n))
+    if p < per_run_alpha(budget, n_ex):
+        fails.append("variance")
+    if not gof_test(x, stats.norm(law.mean, math.sqrt(law.var)).cdf, budget=budget,
+                    n_examples=n_ex).passed:
+        fails.append("ks")
+    return fails
+
+
+def slip_detectable(true: Law, slip: Law, n: int, n_ex: int) -> bool:
+    """Whether ``law_failures`` rejects data from ``true`` tested against ``slip``
+    with probability >= 1 - 1e-3, by the mean or the variance test alone.
+
+    mean: x̄ ~ N(m, v/n) against threshold z_a sqrt(v_slip/n), so power holds when
+    |dm| >= z_a sqrt(v_slip/n) + z_b sqrt(v/n).  variance: q/n ~ rho = (v + dm^2)/v_slip
+    with sd ~ sqrt(2/n) rho (normal approximation to chi^2, 10 % margin)."""
+    if slip.var <= 0.0:
+        return true.var > 0.0  # law_failures rejects any spread against a point mass
+    z_a = z_threshold(1e-6 / 3, n_ex)
+    dm = abs(true.mean - slip.mean)
+    if dm >= z_a * math.sqrt(slip.var / n) + Z_BETA * math.sqrt(true.var / n):
+        return True
+    rho = (true.var + dm**2) / slip.var
+    return abs(rho - 1.0) >= 1.1 * (z_a + Z_BETA * rho) * math.sqrt(2.0 / n)
+
+
+def simulate_chain(x0: np.ndarray, betas: np.ndarray, t: int, rng: np.random.Generator):
+    """x_t from x_0 by t forward steps x_s = sqrt(1 - beta_s) x_{s-1} + sqrt(beta_s) eps
+    (Ho et al. 2020, Eq. 2), never using the marginal."""
+    x = x0.copy()
+    for s in range(t):
+        x = math.sqrt(1.0 - betas[s]) * x + math.sqrt(betas[s]) * rng.standard_normal(x.shape)
+    return x
+
+
+# ---------------------------------------------------------------------------
+# forward-marginal (S3 moments + S4 goodness of fit)
+
+
+def _marginal(kw: dict[str, float], x0: float, mean_coef, variance) -> Law:
+    return Law(float(mean_coef(alpha_bar=kw["alpha_bar"])) * x0,
+               float(variance(alpha_bar=kw["alpha_bar"])))
+
+
+FORWARD_SLIPS = {
+    "alpha_bar_{t-1} for alpha_bar_t": lambda kw, x0: Law(
+        math.sqrt(kw["alpha_bar_prev"]) * x0, 1 - kw["alpha_bar_prev"]),
+    "missing sqrt in the mean": lambda kw, x0: Law(kw["alpha_bar"] * x0, 1 - kw["alpha_bar"]),
+    "one-step variance beta_t": lambda kw, x0: Law(math.sqrt(kw["alpha_bar"]) * x0, kw["beta"]),
+}
+
+
+@given(pair=schedule_and_t(), x0=floats_in(domains.REAL, -3.0, 3.0), seed=seeds())
+@example(pair=(EDGE_SCHEDULES["linear_T10"], 10), x0=2.0, seed=0)
+@example(pair=(EDGE_SCHEDULES["cosine_T10"], 3), x0=-1.5, seed=1)
+@example(pair=(EDGE_SCHEDULES["constant_near_zero"], 4), x0=1.0, seed=2)
+@example(pair=(EDGE_SCHEDULES["zero_terminal_snr_T10"], 10), x0=1.0, seed=3)
+def test_forward_chain_follows_marginal(pair, x0: float, seed: int) -> None:
+    betas, t = pair
+    kw = schedule_quantities(betas).at(t)
+    x = simulate_chain(np.full(N, x0), betas, t, np.random.default_rng(seed))
+    n_ex = active_examples(4)
+    g = generated()
+    for mean_coef, variance in ((FAST["q_mean_coef"], FAST["q_variance"]),
+                                (g["q_mean_coef"], g["q_variance"])):
+        law = _marginal(kw, x0, mean_coef, variance)
+        assert law_failures(x, law, n_ex) == [], law
+    true = _marginal(kw, x0, FAST["q_mean_coef"], FAST["q_variance"])
+    for name, slip in FORWARD_SLIPS.items():
+        wrong = slip(kw, x0)
+        if slip_detectable(true, wrong, N, n_ex):  # power holds: the slip must be rejected
+            assert law_failures(x, wrong, n_ex), name
+
+
+def test_forward_slips_are_detectable_on_a_standard_schedule() -> None:
+    """Power is asserted, not hoped for: at the linear T = 10 schedule, t = 10,
+    x_0 = 2 (a pinned example above) every planted slip is in the detectable range."""
+    kw = schedule_quantities(EDGE_SCHEDULES["linear_T10"]).at(10)
+    true = _marginal(kw, 2.0, FAST["q_mean_coef"], FAST["q_variance"])
+    for name, slip in FORWARD_SLIPS.items():
+        assert slip_detectable(true, slip(kw, 2.0), N, active_examples(4)), name
+
+
+# ---------------------------------------------------------------------------
+# bayes-posterior (S3 regression, S2 pointwise eps-form and t = 1)
+
+
+def _posterior_sample(betas, t, rng):
+    """(x_0, x_{t-1}, x_t) from the forward process: x_0 ~ N(0, 1), step by step."""
+    x0 = rng.standard_normal(N)
+    xprev = simulate_chain(x0, betas, t - 1, rng)
+    xt = simulate_chain(xprev, betas[t - 1:t], 1, rng)
+    return x0, xprev, xt
+
+
+def posterior_failures(x0, xprev, xt, c0: float, ct: float, var: float, n_ex: int) -> list[str]:
+    """Regression of x_{t-1} on (x_0, x_t): q(x_{t-1}|x_t,x_0) is exactly the linear
+    Gaussian model x_{t-1} = c0 x_0 + ct x_t + N(0, var), so given the design the
+    OLS coefficients are exactly N(c, var (X^T X)^{-1}) and RSS / var ~ chi^2_{n-2}."""
+    budget = 1e-6 / 3
+    x = np.stack([x0, xt], axis=1)
+    coef, *_ = np.linalg.lstsq(x, xprev, rcond=None)
+    cov = var * np.linalg.inv(x.T @ x)
+    fails = []
+    for j, (name, c) in enumerate((("coef_x0", c0), ("coef_xt", ct))):
+        est = Estimate(float(coef[j]), math.sqrt(cov[j, j]), N, Method.MONTE_CARLO)
+        if not check_agreement(est, c, budget=budget, n_examples=n_ex).agrees:
+            fails.append(name)
+    rss = float(np.sum((xprev - x @ coef) ** 2))
+    p = 2 * min(stats.chi2.cdf(rss / var, N - 2), stats.chi2.sf(rss / var, N - 2))
+    if p < per_run_alpha(budget, n_ex):
+        fails.append("variance")
+    return fails
+
+
+def _posterior_params(kw, fns=FAST) -> tuple[float, float, float]:
+    b, a, ab, abp = kw["beta"], kw["alpha"], kw["alpha_bar"], kw["alpha_bar_prev"]
+    return (float(fns["posterior_mean_coef_x0"](beta=b, alpha_bar=ab, alpha_bar_prev=abp)),
+            float(fns["posterior_mean_coef_xt"](alpha=a, alpha_bar=ab, alpha_bar_prev=abp)),
+            float(fns["posterior_variance"](beta=b, alpha_bar=ab, alpha_bar_prev=abp)))
+
+
+POSTERIOR_SLIPS = {
+    "alpha_bar_t for alpha_bar_{t-1} in the x0 coefficient": lambda kw, c0, ct, v: (
+        math.sqrt(kw["alpha_bar"]) * kw["beta"] / (1 - kw["alpha_bar"]), ct, v),
+    "missing sqrt in the x_t coefficient": lambda kw, c0, ct, v: (
+        c0, kw["alpha"] * (1 - kw["alpha_bar_prev"]) / (1 - kw["alpha_bar"]), v),
+    "beta_t for beta_tilde_t": lambda kw, c0, ct, v: (c0, ct, kw["beta"]),
+}
+
+
+def _posterior_slip_detectable(x0, xt, true, wrong, n_ex) -> bool:
+    z_a = z_threshold(1e-6 / 3, n_ex)
+    x = np.stack([x0, xt], axis=1)
+    inv = np.linalg.inv(x.T @ x)
+    for j in range(2):
+        if abs(true[j] - wrong[j]) >= (z_a * math.sqrt(wrong[2] * inv[j, j])
+                                       + Z_BETA * math.sqrt(true[2] * inv[j, j])):
+            return True
+    rho = true[2] / wrong[2]
+    return abs(rho - 1.0) >= 1.1 * (z_a + Z_BETA * rho) * math.sqrt(2.0 / (N - 2))
+
+
+@given(pair=schedule_and_t(min_steps=2), seed=seeds())
+@example(pair=(EDGE_SCHEDULES["cosine_T10"], 5), seed=0)
+@example(pair=(EDGE_SCHEDULES["cosine_T10"], 10), seed=1)
+@example(pair=(EDGE_SCHEDULES["constant_near_one"], 3), seed=2)
+def test_posterior_by_regression(pair, seed: int) -> None:
+    betas, t = pair
+    if t == 1:
+        t = 2  # t = 1 is degenerate (beta_tilde_1 = 0); it has its own test below
+    kw = schedule_quantities(betas).at(t)
+    x0, xprev, xt = _posterior_sample(betas, t, np.random.default_rng(seed))
+    n_ex = active_examples(3)
+    true = _posterior_params(kw)
+    assert posterior_failures(x0, xprev, xt, *true, n_ex) == []
+    assert posterior_failures(x0, xprev, xt, *_posterior_params(kw, generated()), n_ex) == []
+    for name, slip in POSTERIOR_SLIPS.items():
+        wrong = slip(kw, *true)
+        if _posterior_slip_detectable(x0, xt, true, wrong, n_ex):
+            assert posterior_failures(x0, xprev, xt, *wrong, n_ex), name
+
+
+def test_posterior_slips_are_detectable_on_a_standard_schedule() -> None:
+    """At the cosine T = 10 schedule, t = 5 (pinned above), every planted slip is in the
+    detectable range.  (At linear T = 10 the x_0 and x_t columns are 0.99-correlated and
+    the coefficient slips, ~2e-3, sit below the regression's power at n = 2e4.)"""
+    betas = EDGE_SCHEDULES["cosine_T10"]
+    kw = schedule_quantities(betas).at(5)
+    x0, _, xt = _posterior_sample(betas, 5, np.random.default_rng(0))
+    true = _posterior_params(kw)
+    for name, slip in POSTERIOR_SLIPS.items():
+        assert _posterior_slip_detectable(x0, xt, true, slip(kw, *true), active_examples(3)), name
+
+
+@given(pair=schedule_and_t(max_steps=16))
+@example(pair=(EDGE_SCHEDULES["single_step"], 1))
+@example(pair=(EDGE_SCHEDULES["zero_terminal_snr_T10"], 1))
+def test_posterior_at_t1_is_a_point_mass_at_x0(pair) -> None:
+    """t = 1 (S2, exact): alpha_bar_0 = 1 gives beta_tilde_1 = 0 and mu_tilde_1 = x_0."""
+    betas, _ = pair
+    kw = schedule_quantities(betas).at(1)
+    for fns in (FAST, generated()):
+        c0, ct, v = _posterior_params(kw, fns)
+        # (1 - alpha_bar_0) = 0 exactly.  c0 = beta / (1 - fl(1 - beta)): the subtraction
+        # is exact (Sterbenz) but fl(1 - beta) carries an absolute error <= eps / 2, so
+        # the relative error of c0 is <= eps / (2 beta) plus two roundings.
+        assert v == 0.0 and ct == 0.0
+        eps = np.finfo(np.float64).eps
+        assert abs(c0 - 1.0) <= eps / (2 * kw["beta"]) + 2 * eps
+
+
+@given(pair=schedule_and_t(), seed=seeds())
+@example(pair=(EDGE_SCHEDULES["linear_T10"], 7), seed=0)
+@example(pair=(EDGE_SCHEDULES["single_step"], 1), seed=0)
+def test_posterior_eps_form_pointwise(pair, seed: int) -> None:
+    """S2: mu_tilde from (x_0, x_t) equals the eps-form (Ho et al. 2020, Eq. 10) sample by
+    sample, with x_t = sqrt(ab) x_0 + sqrt(1 - ab) eps (common random numbers)."""
+    betas, t = pair
+    kw = schedule_quantities(betas).at(t)
+    if kw["alpha"] == 0.0:
+        return  # beta_t = 1: the eps-form divides by sqrt(alpha_t) = 0 (undefined)
+    rng = np.random.default_rng(seed)
+    x0, eps = rng.standard_normal((2, 1000))
+    xt = math.sqrt(kw["alpha_bar"]) * x0 + math.sqrt(1 - kw["alpha_bar"]) * eps
+    c0, ct, _ = _posterior_params(kw)
+
+    def eps_form(cx, ce):
+        return cx * xt + ce * eps
+
+    cx = float(FAST["posterior_mean_eps_coef_xt"](alpha=kw["alpha"]))
+    ce = float(FAST["posterior_mean_eps_coef_eps"](alpha=kw["alpha"], beta=kw["beta"],
+                                                   alpha_bar=kw["alpha_bar"]))
+    # rtol 1e-10 (S2) relative to the size of the summed terms: both forms add two
+    # terms that can cancel (|cx xt| ~ |ce eps| ~ 1/sqrt(alpha) when beta -> 1).
+    scale = np.abs(c0 * x0) + np.abs(ct * xt) + np.abs(cx * xt) + np.abs(ce * eps)
+    tol = 1e-10 * scale
+    assert np.all(np.abs(c0 * x0 + ct * xt - eps_form(cx, ce)) <= tol)
+    # Planted: beta_tilde_t for beta_t in the eps coefficient; it differs whenever
+    # beta_tilde != beta, i.e. t > 1.
+    bt = float(FAST["posterior_variance"](beta=kw["beta"], alpha_bar=kw["alpha_bar"],
+                                          alpha_bar_prev=kw["alpha_bar_prev"]))
+    ce_wrong = -bt / (math.sqrt(1 - kw["alpha_bar"]) * math.sqrt(kw["alpha"]))
+    if abs(ce_wrong - ce) > 1e-8 * abs(ce):
+        assert np.any(np.abs(c0 * x0 + ct * xt - eps_form(cx, ce_wrong)) > tol)
+
+
+# ---------------------------------------------------------------------------
+# gaussian-kl (S3 by quadrature; torch/scipy cross-checks in test_numeric_gaussian)
+
+
+@given(m1=means(1), v1=variances(1), m2=means(1), v2=variances(1))
+@example(m1=np.array([1.0]), v1=np.array([0.5]), m2=np.array([-1.0]), v2=np.array([2.0]))
+def test_kl_is_expected_log_ratio(m1, v1, m2, v2) -> None:
+    """KL = E_p[log p - log q] by Gauss--Hermite (2 nodes: exact on the quadratic)."""
+    a, b, c, d = float(m1[0]), float(v1[0]), float(m2[0]), float(v2[0])
+
+    def log_ratio(z: np.ndarray) -> np.ndarray:
+        x = a + math.sqrt(b) * z[:, 0]
+        return stats.norm.logpdf(x, a, math.sqrt(b)) - stats.norm.logpdf(x, c, math.sqrt(d))
+
+    q = gauss_hermite(log_ratio, 1, 2).value
+    # rounding of terms of size |log(v2/v1)| + (|dm| + 2 sqrt v1)^2 / v2 (nodes at |z| <= 2)
+    scale = 1 + abs(math.log(d / b)) + (abs(a - c) + 2 * math.sqrt(b)) ** 2 / d + b / d
+    tol = 64 * np.finfo(np.float64).eps * scale
+    g = generated()["kl_univariate"]
+    for kl in (FAST["kl_univariate"], g):
+        assert abs(float(kl(mean1=a, var1=b, mean2=c, var2=d)) - q) <= tol
+    # Planted: variances where standard deviations belong in the log term.
+    wrong = 0.5 * math.log(math.sqrt(d / b)) - 0.5 + (b + (a - c) ** 2) / (2 * d)
+    if abs(math.log(d / b)) > 1e-6:
+        assert abs(wrong - q) > tol
+
+
+# ---------------------------------------------------------------------------
+# Every registered derivation has numeric property tests
+
+PROPERTY_TESTS: dict[str, tuple[Callable[..., None], ...]] = {
+    "forward-marginal": (test_forward_chain_follows_marginal,
+                         test_forward_slips_are_detectable_on_a_standard_schedule),
+    "bayes-posterior": (test_posterior_by_regression,
+                        test_posterior_slips_are_detectable_on_a_standard_schedule,
+                        test_posterior_at_t1_is_a_point_mass_at_x0,
+                        test_posterior_eps_form_pointwise),
+    "gaussian-kl": (test_kl_is_expected_log_ratio,),
+}
+
+
+def test_every_registered_derivation_has_a_numeric_property_test() -> None:
+    registered = set(registry.names())
+    missing = registered - set(PROPERTY_TESTS)
+    stale = set(PROPERTY_TESTS) - registered
+    assert not missing, f"derivations without a numeric property test: {sorted(missing)}"
+    assert not stale, f"property tests for unregistered derivations: {sorted(stale)}"
+    for tests in PROPERTY_TESTS.values():
+        assert tests and all(f.__name__.startswith("test_") for f in tests)
