@@ -22,9 +22,19 @@ Formulas (Ho et al. 2020):
 * mu_tilde_t = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t)  (Eq. 10, with
   x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t))
 * KL of univariate Gaussians: :func:`ddpm_theory.numeric.gaussian.kl_normal`.
+* L_T per coordinate = KL(N(sqrt(alpha_bar_T) x_0, 1 - alpha_bar_T) || N(0, 1))  (Eq. 5)
+* decoder bins: Phi((d+ - mu)/sigma_1) - Phi((d- - mu)/sigma_1), edges to +-inf  (Eq. 13)
+* L_{t-1} = ||mu_tilde - mu_theta||^2 / (2 sigma_t^2) + C_t                    (Eq. 8)
+* loss weights of the eps-, x_0- and v-parameterisations (Eq. 12; Salimans & Ho 2022),
+  and their SNR forms at sigma_t^2 = beta_tilde_t (Kingma et al. 2021)
 
 :func:`schedule_quantities` derives alpha, alpha_bar, alpha_bar_prev from a beta
 schedule; ``alpha_bar_prev`` at t = 1 is the empty product 1, where beta_tilde_1 = 0.
+
+Conditioning.  The exported forms take alpha_bar as argument and form 1 - alpha_bar
+inside, which costs a relative error of eps / (1 - alpha_bar_t): negligible for the
+usual schedules (beta_1 >= 1e-4: < 3e-12) but 1e-7 at beta ~ 1e-9.  Checks on such
+schedules state that bound (``ScheduleQuantities.one_minus_alpha_bar`` is accurate).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import special
 
 from ddpm_theory.numeric.gaussian import kl_normal
 
@@ -54,6 +65,20 @@ __all__ = [
     "posterior_mean_eps_coef_xt",
     "posterior_mean_eps_coef_eps",
     "kl_univariate",
+    "prior_term_per_coordinate",
+    "bin_probability",
+    "lowest_bin_probability",
+    "highest_bin_probability",
+    "mean_matching_weight",
+    "variance_mismatch_constant",
+    "snr",
+    "loss_weight_eps",
+    "loss_weight_x0",
+    "loss_weight_v",
+    "loss_weight_eps_snr",
+    "loss_weight_x0_snr",
+    "loss_weight_v_snr",
+    "optimal_sigma2_gaussian_data",
 ]
 
 CODE_NAME: dict[str, str] = {
@@ -65,6 +90,16 @@ CODE_NAME: dict[str, str] = {
     "v_1": "var1",
     "m_2": "mean2",
     "v_2": "var2",
+    "alphabar_T": "alpha_bar_T",
+    "x_end": "x0",
+    "mu_dec": "decoder_mean",
+    "sigma_1": "decoder_std",
+    "delta_minus": "bin_lo",
+    "delta_plus": "bin_hi",
+    "sigma2_t": "sigma2",
+    "betatilde_t": "beta_tilde",
+    "d": "dim",
+    "s2_data": "data_var",
 }
 """SymPy symbol name -> argument name of the numeric functions (the notation table)."""
 
@@ -105,11 +140,9 @@ def _generated() -> dict[str, Formula]:
                 raise ValueError(f"export {export!r} is claimed by {out[export].derivation} "
                                  f"and {name}")
             symbols = sorted(expr.free_symbols, key=lambda s: CODE_NAME.get(s.name, s.name))
-            unknown = [s.name for s in symbols if s.name not in CODE_NAME]
-            if unknown:
-                raise KeyError(f"{name}.{export}: no code name for symbols {unknown}; "
-                               "add them to CODE_NAME")
-            params = tuple(CODE_NAME[s.name] for s in symbols)
+            # A symbol without a code name keeps its SymPy name, so one new derivation
+            # cannot break the others; tests/numeric flags it (CODE_NAME completeness).
+            params = tuple(CODE_NAME.get(s.name, s.name) for s in symbols)
             func = sp.lambdify(symbols, expr, modules="numpy")
             out[export] = Formula(name, export, expr, params, func)
     return out
@@ -132,6 +165,10 @@ class ScheduleQuantities:
     alpha: np.ndarray
     alpha_bar: np.ndarray
     alpha_bar_prev: np.ndarray
+    one_minus_alpha_bar: np.ndarray
+    """1 - alpha_bar_t to a few ulp *relative*, as -expm1(sum log1p(-beta)); ``1 - alpha_bar``
+    formed from the float alpha_bar has relative error up to eps / (1 - alpha_bar_t),
+    e.g. 1e-7 at beta = 1e-9 -- every formula parameterised by alpha_bar inherits it."""
 
     def at(self, t: int) -> dict[str, float]:
         """The scalars at step t (1-based) keyed by code name."""
@@ -150,7 +187,9 @@ def schedule_quantities(betas: ArrayLike) -> ScheduleQuantities:
         raise ValueError("betas must lie in (0, 1]")
     a = 1.0 - b
     ab = np.cumprod(a)
-    return ScheduleQuantities(b, a, ab, np.concatenate([[1.0], ab[:-1]]))
+    with np.errstate(divide="ignore"):  # beta = 1 gives log1p(-1) = -inf, expm1 -> -1: exact
+        omab = -np.expm1(np.cumsum(np.log1p(-b)))
+    return ScheduleQuantities(b, a, ab, np.concatenate([[1.0], ab[:-1]]), omab)
 
 
 # ---------------------------------------------------------------------------
@@ -208,7 +247,129 @@ def kl_univariate(mean1: ArrayLike, var1: ArrayLike, mean2: ArrayLike,
     return kl_normal(mean1, var1, mean2, var2)
 
 
+def prior_term_per_coordinate(alpha_bar_T: ArrayLike, x0: ArrayLike) -> np.ndarray:
+    """L_T per coordinate: KL(N(sqrt(alpha_bar_T) x_0, 1 - alpha_bar_T) || N(0, 1))
+    (Ho et al. 2020, Eq. 5 and section 3.1)."""
+    ab = np.asarray(alpha_bar_T, dtype=np.float64)
+    return kl_normal(np.sqrt(ab) * np.asarray(x0, dtype=np.float64), 1.0 - ab, 0.0, 1.0)
+
+
+def _upper_mass(z: np.ndarray) -> np.ndarray:
+    """P(Z > z) without cancellation in the upper tail."""
+    return special.ndtr(-z)
+
+
+def bin_probability(bin_hi: ArrayLike, bin_lo: ArrayLike, decoder_mean: ArrayLike,
+                    decoder_std: ArrayLike) -> np.ndarray:
+    """P(bin_lo < X < bin_hi) for X ~ N(decoder_mean, decoder_std^2) (Ho et al. 2020, Eq. 13).
+
+    Computed as a difference of lower-tail masses left of the mean and of upper-tail
+    masses right of it, so that neither tail cancels catastrophically."""
+    s = np.asarray(decoder_std, dtype=np.float64)
+    zl = (np.asarray(bin_lo, dtype=np.float64) - decoder_mean) / s
+    zh = (np.asarray(bin_hi, dtype=np.float64) - decoder_mean) / s
+    return np.where(zl > 0.0, _upper_mass(zl) - _upper_mass(zh),
+                    special.ndtr(zh) - special.ndtr(zl))
+
+
+def lowest_bin_probability(bin_hi: ArrayLike, decoder_mean: ArrayLike,
+                           decoder_std: ArrayLike) -> np.ndarray:
+    """P(X < bin_hi): the lowest bin extends to -inf (Ho et al. 2020, Eq. 13)."""
+    return special.ndtr((np.asarray(bin_hi, dtype=np.float64) - decoder_mean) / decoder_std)
+
+
+def highest_bin_probability(bin_lo: ArrayLike, decoder_mean: ArrayLike,
+                            decoder_std: ArrayLike) -> np.ndarray:
+    """P(X > bin_lo): the highest bin extends to +inf (Ho et al. 2020, Eq. 13)."""
+    return _upper_mass((np.asarray(bin_lo, dtype=np.float64) - decoder_mean) / decoder_std)
+
+
+def mean_matching_weight(sigma2: ArrayLike) -> np.ndarray:
+    """1 / (2 sigma_t^2), the weight of ||mu_tilde - mu_theta||^2 in L_{t-1} (Ho et al. Eq. 8)."""
+    return 0.5 / np.asarray(sigma2, dtype=np.float64)
+
+
+def variance_mismatch_constant(beta_tilde: ArrayLike, dim: ArrayLike,
+                               sigma2: ArrayLike) -> np.ndarray:
+    """C_t = d KL(N(0, beta_tilde) || N(0, sigma2)): the part of L_{t-1} that does not
+    depend on the means (Ho et al. 2020, Eq. 8's constant)."""
+    return np.asarray(dim, dtype=np.float64) * kl_normal(0.0, beta_tilde, 0.0, sigma2)
+
+
+def snr(alpha_bar: ArrayLike) -> np.ndarray:
+    """SNR(t) = alpha_bar_t / (1 - alpha_bar_t) (Kingma et al. 2021, Eq. 3 in DDPM notation)."""
+    ab = np.asarray(alpha_bar, dtype=np.float64)
+    return ab / (1.0 - ab)
+
+
+def loss_weight_eps(alpha: ArrayLike, alpha_bar: ArrayLike, beta: ArrayLike,
+                    sigma2: ArrayLike) -> np.ndarray:
+    """lambda_t of ||eps - eps_theta||^2 in L_{t-1}: beta^2 / (2 sigma^2 alpha (1 - alpha_bar))
+    (Ho et al. 2020, Eq. 12)."""
+    b = np.asarray(beta, dtype=np.float64)
+    return b * b / (2.0 * np.asarray(sigma2) * np.asarray(alpha) * (1.0 - np.asarray(alpha_bar)))
+
+
+def loss_weight_x0(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayLike,
+                   sigma2: ArrayLike) -> np.ndarray:
+    """Weight of ||x_0 - x0_hat||^2: alpha_bar_{t-1} beta^2 / (2 sigma^2 (1 - alpha_bar)^2)."""
+    b = np.asarray(beta, dtype=np.float64)
+    om = 1.0 - np.asarray(alpha_bar, dtype=np.float64)
+    return np.asarray(alpha_bar_prev) * b * b / (2.0 * np.asarray(sigma2) * om * om)
+
+
+def loss_weight_v(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayLike,
+                  sigma2: ArrayLike) -> np.ndarray:
+    """Weight of ||v - v_hat||^2, v = sqrt(ab) eps - sqrt(1 - ab) x_0 (Salimans & Ho 2022):
+    alpha_bar_{t-1} beta^2 / (2 sigma^2 (1 - alpha_bar))."""
+    b = np.asarray(beta, dtype=np.float64)
+    om = 1.0 - np.asarray(alpha_bar, dtype=np.float64)
+    return np.asarray(alpha_bar_prev) * b * b / (2.0 * np.asarray(sigma2) * om)
+
+
+def loss_weight_eps_snr(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike) -> np.ndarray:
+    """lambda_eps at sigma^2 = beta_tilde: (SNR(t-1) / SNR(t) - 1) / 2."""
+    return 0.5 * (snr(alpha_bar_prev) / snr(alpha_bar) - 1.0)
+
+
+def loss_weight_x0_snr(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike) -> np.ndarray:
+    """lambda_x0 at sigma^2 = beta_tilde: (SNR(t-1) - SNR(t)) / 2 (Kingma et al. 2021)."""
+    return 0.5 * (snr(alpha_bar_prev) - snr(alpha_bar))
+
+
+def loss_weight_v_snr(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike) -> np.ndarray:
+    """lambda_v at sigma^2 = beta_tilde: (SNR(t-1) - SNR(t)) / (2 (SNR(t) + 1))."""
+    s = snr(alpha_bar)
+    return (snr(alpha_bar_prev) - s) / (2.0 * (s + 1.0))
+
+
+def optimal_sigma2_gaussian_data(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike,
+                                 beta: ArrayLike, data_var: ArrayLike) -> np.ndarray:
+    """The bound-optimal sigma_t^2 for x_0 ~ N(0, data_var): Var(x_{t-1} | x_t)
+    = beta_t (abp data_var + 1 - abp) / (ab data_var + 1 - ab); beta_t at data_var = 1,
+    beta_tilde_t at data_var = 0 (Ho et al. 2020, section 3.2)."""
+    abp = np.asarray(alpha_bar_prev, dtype=np.float64)
+    ab = np.asarray(alpha_bar, dtype=np.float64)
+    s2 = np.asarray(data_var, dtype=np.float64)
+    return np.asarray(beta) * (abp * s2 + (1.0 - abp)) / (ab * s2 + (1.0 - ab))
+
+
 FAST: dict[str, Callable[..., np.ndarray]] = {
+    "optimal_sigma2_gaussian_data": optimal_sigma2_gaussian_data,
+    "snr": snr,
+    "simple_x0_weight": snr,
+    "lambda_eps": loss_weight_eps,
+    "lambda_x0": loss_weight_x0,
+    "lambda_v": loss_weight_v,
+    "lambda_eps_snr": loss_weight_eps_snr,
+    "lambda_x0_snr": loss_weight_x0_snr,
+    "lambda_v_snr": loss_weight_v_snr,
+    "L_T_per_coordinate": prior_term_per_coordinate,
+    "bin_probability": bin_probability,
+    "lowest_bin_probability": lowest_bin_probability,
+    "highest_bin_probability": highest_bin_probability,
+    "mean_matching_weight": mean_matching_weight,
+    "C_t": variance_mismatch_constant,
     "q_mean_coef": q_mean_coef,
     "q_variance": q_variance,
     "posterior_mean_coef_x0": posterior_mean_coef_x0,
