@@ -192,6 +192,29 @@ def _split_integer_logs(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda a: isinstance(a, sp.log), fix)
 
 
+def _factored_log(arg: sp.Expr, points: Sequence[Mapping[sp.Symbol, Any]]) -> sp.Expr:
+    """log(arg) as Σ k_j log f_j over the irreducible factors of arg, each oriented to be
+    positive on the declared domain; unchanged when a factor's sign is not constant there
+    (then splitting the logarithm would not be an identity of real logarithms)."""
+    if arg.is_number or not arg.free_symbols:
+        return sp.log(arg)
+    num, den = sp.fraction(sp.cancel(sp.together(arg)))
+    coeff, terms = sp.Integer(1), []
+    for poly, sign in ((num, 1), (den, -1)):
+        c, facs = sp.factor_list(poly)
+        coeff = coeff * c**sign
+        for f, k in facs:
+            s = _factor_sign(f, points)
+            if s == 0:
+                return sp.log(arg)
+            if s < 0:
+                f, coeff = -f, coeff * sp.Integer(-1) ** k
+            terms.append(sign * k * sp.log(f))
+    if not (coeff.is_number and coeff.is_positive):
+        return sp.log(arg)
+    return sp.log(coeff) + sp.Add(*terms)
+
+
 # -- radicals ----------------------------------------------------------------------------
 def _factor_sign(f: sp.Expr, points: Iterable[Mapping[sp.Symbol, float]]) -> int:
     """+1 / -1 if f has that sign at every sample point, 0 if mixed or unknown."""
@@ -372,6 +395,9 @@ def is_zero(
     hyps = list(hypotheses)
     tup = sp.Tuple(e, *hyps)
     if tup.has(sp.log):
+        # factor each argument first, so that log((1 − a)(1 − b)) and log(1 − a − b + ab)
+        # become the same generators log(1 − a) + log(1 − b)
+        tup = tup.replace(sp.log, lambda a: _factored_log(a, points))
         tup = sp.Tuple(*[_split_integer_logs(sp.expand_log(x, force=True)) for x in tup])
         methods.append("log")
     tup, _ = _generic_atoms(tup)
