@@ -221,6 +221,17 @@ def _weight_parts() -> tuple[Part, ...]:
                         cite(HW, "eq. 12"), claimed_false=True),),
         ),
         Part(
+            title="Homework eq. 10 as printed, with √ᾱ_t on x_t (claimed)",
+            lhs=r"\tilde\mu_t(x_t, x_0)",
+            start=MU_TILDE,
+            start_rule="the posterior mean derived in bayes-posterior (Ho et al. Eq. 7)",
+            cite=cite(HO, "Eq. 7"),
+            steps=(Step(sp.sqrt(alpha_bar_prev) * beta / (1 - alpha_bar) * x0
+                        + sp.sqrt(alpha_bar) * (1 - alpha_bar_prev) / (1 - alpha_bar) * xt,
+                        "the homework's eq. 10: coefficient √ᾱ_t(1 − ᾱ_{t−1})/(1 − ᾱ_t) on x_t",
+                        cite(HW, "eq. 10"), claimed_false=True),),
+        ),
+        Part(
             title="Ho et al. Eq. 12: the ε-weight, pointwise",
             lhs=r"\frac{1}{2\sigma_t^2}\|\tilde\mu_t - \mu_\theta\|^2",
             start=(MU_TILDE.xreplace({x0: (xt - sp.sqrt(1 - alpha_bar) * eps) / sp.sqrt(alpha_bar)})
@@ -359,6 +370,29 @@ def _algorithm2_part() -> Part:
     )
 
 
+def _luo_part() -> Part:
+    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1", "a_1"), ("a_2", "a_2"),
+                                                         ("c_p", "c")))
+    b1, b2, w = (sym(n, VARIANCE, tex) for n, tex in (("b_1", "b_1"), ("b_2", "b_2"),
+                                                      ("w_p", "w")))
+    x_1, x_2 = sym("x_1c", REAL, "x_1"), sym("x_2c", REAL, "x_2")
+    term = gaussian_logpdf(x_1, a1 * x0, b1) - gaussian_logpdf(x_1, cc * x_2, w)
+    return Part(
+        title="Luo's consistency term: x_t drawn from q(x_t|x_{t−1}) given both neighbours "
+              "(claimed)",
+        lhs=r"\mathbb{E}_{q(x_1, x_2|x_0)}[\log q(x_1|x_0) - \log p_\theta(x_1|x_2)]",
+        start=GaussE(GaussE(term, x_2, a2 * x_1, b2), x_1, a1 * x0, b1),
+        start_rule=("T = 2, one coordinate: q(x_1|x_0) = N(a_1 x_0, b_1), q(x_2|x_1) = "
+                    "N(a_2 x_1, b_2), p_θ(x_1|x_2) = N(c x_2, w); the term of the bound, "
+                    "averaged under the forward chain"),
+        cite=cite("Luo 2022", "Eq. 45"),
+        steps=(Step(GaussE(GaussE(term, x_1, a1 * x0, b1), x_2, a2 * a1 * x0, a2**2 * b1 + b2),
+                    "the seed (Luo 2022, Eq. 45): E_{q(x_0, x_2|x_0)}[KL(q(x_1|x_0) ‖ "
+                    "p_θ(x_1|x_2))], i.e. x_1 drawn independently of x_2",
+                    cite(S001, "ELBO objective function, term 3"), claimed_false=True),),
+    )
+
+
 @register("vae-and-sampling-claims")
 def build_vae() -> Derivation:
     return Derivation(
@@ -370,5 +404,5 @@ def build_vae() -> Derivation:
         cites=(cite(S001, "VAE"), cite(HO, "Algorithm 2")),
         summary=("The reparameterisation and the sampler's step are exact; the VAE notes' "
                  "Monte-Carlo objective lacks 1/L and their appendix flips two signs."),
-        parts=(*_vae_parts(), _algorithm2_part()),
+        parts=(*_vae_parts(), _algorithm2_part(), _luo_part()),
     )
