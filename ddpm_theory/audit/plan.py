@@ -6,10 +6,11 @@
 * ``stratified``: 2..T cut into K contiguous strata S_k of sizes differing by at
   most one; one t_k uniform in S_k per example, w_k = |S_k| (unbiased: E[w_k L] =
   Σ_{t∈S_k} L_{t−1});
-* ``importance``: t_k drawn i.i.d. from a proposal π over 2..T, w_k = 1/(K π(t_k))
-  (unbiased for any π > 0). The default π ∝ √E[L_{t−1}²], the variance-minimising
-  choice (Nichol & Dhariwal 2021, Sec. 3.3), estimated from a pilot run on a grid
-  of t, mixed with 10 % uniform mass so that no weight exceeds 10 (T − 1)/K
+* ``importance``: t_k drawn from a proposal π over 2..T (systematically in its
+  CDF, see :func:`plan_importance`), w_k = 1/(K π(t_k)) (unbiased for any π > 0).
+  The default π ∝ √E[L_{t−1}²], the variance-minimising choice (Nichol & Dhariwal
+  2021, Sec. 3.3), estimated from a pilot run on a grid of t, mixed with 10 %
+  uniform mass so that no weight exceeds 10 (T − 1)/K
   (defensive importance sampling, Hesterberg 1995, Technometrics 37:185);
 * an explicit sequence of paper timesteps: those t only, w = 1 (no total).
 
@@ -90,7 +91,13 @@ def plan_stratified(B: int, T: int, K: int, generator: torch.Generator) -> Plan:
 def plan_importance(
     B: int, T: int, K: int, proposal: np.ndarray, generator: torch.Generator
 ) -> Plan:
-    """K i.i.d. draws t ~ π per example, w = 1/(K π(t)); π over t = 2..T."""
+    """K draws t_k ~ π per example, w_k = 1/(K π(t_k)); π over t = 2..T.
+
+    The K draws are systematic in the proposal's CDF F: t_k = F⁻¹((k + U)/K) with
+    one U ~ U(0, 1) per example (stratified sampling in u-space). Each weighted
+    term integrates L/π over a band of u of width 1/K, so the sum is unbiased for
+    Σ_{t=2}^T L_{t−1} exactly as with i.i.d. draws, with no larger variance.
+    """
     K = _count(K, T)
     p = np.asarray(proposal, dtype=np.float64)
     if p.shape != (T - 1,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
@@ -99,11 +106,14 @@ def plan_importance(
             f"got shape {p.shape}."
         )
     p = p / p.sum()
-    probs = torch.from_numpy(p)
-    j = torch.multinomial(probs.expand(B, T - 1), K, replacement=True,
-                          generator=_cpu(generator))
-    w = 1.0 / (K * probs[j])
-    return Plan("importance", j + 2, w, True, proposal=p)
+    cdf = np.cumsum(p)
+    cdf[-1] = 1.0
+    u = torch.rand(B, 1, generator=generator, dtype=torch.float64,
+                   device=generator.device).cpu().numpy()
+    grid = (np.arange(K)[None, :] + u) / K  # (B, K), in [0, 1)
+    j = np.minimum(np.searchsorted(cdf, grid, side="right"), T - 2)
+    w = 1.0 / (K * p[j])
+    return Plan("importance", torch.from_numpy(j + 2), torch.from_numpy(w), True, proposal=p)
 
 
 def plan_explicit(B: int, T: int, timesteps: Sequence[int]) -> Plan:
@@ -149,11 +159,3 @@ def proposal_from_pilot(T: int, grid: np.ndarray, second_moment: np.ndarray) -> 
     p /= p.sum()
     return (1.0 - DEFENSIVE_MIX) * p + DEFENSIVE_MIX / (T - 1)
 
-
-def _cpu(generator: torch.Generator) -> torch.Generator:
-    if generator.device.type == "cpu":
-        return generator
-    g = torch.Generator()  # multinomial needs a CPU generator here: seed one from the stream
-    g.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator,
-                                    device=generator.device).item()))
-    return g

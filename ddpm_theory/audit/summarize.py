@@ -42,7 +42,7 @@ def _per_slot(res: dict[str, np.ndarray], B: int, S: int, dw: np.ndarray) -> dic
 def summarize(
     res: dict[str, np.ndarray], plan: Plan, dw: np.ndarray, x: Tensor, schedule: Schedule,
     diffusion: GaussianDiffusion, dec: DecoderType, law: Dataset | None,
-    prior_torch: np.ndarray, *, mode: str, false_alarm: float, n_model_evals: int,
+    prior_torch: np.ndarray, *, mode: str, bayes: bool, false_alarm: float, n_model_evals: int,
     seconds: float,
 ) -> ElboTerms:
     B, D, T = int(x.shape[0]), int(x[0].numel()), schedule.T
@@ -52,7 +52,7 @@ def summarize(
     trans = {k: v[:, first.stop:] for k, v in slots.items()}
     t_slots = plan.t.numpy()
     w = plan.w.numpy()
-    has_bayes = law is not None and law.has_posterior_mean
+    has_bayes = bayes
 
     ts, mean, se, n = group_by_t(t_slots, trans["loss"])
     _, mse, mse_se, _ = group_by_t(t_slots, trans["mse"])

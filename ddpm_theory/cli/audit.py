@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-timesteps", type=int, metavar="K",
                    help="transitions per example for stratified/importance")
     p.add_argument("--n-draws", type=int, default=1, help="noise draws per term (1)")
-    p.add_argument("--batch-size", type=int, default=16384, help="rows per model call")
+    p.add_argument("--batch-size", type=int, help="rows per model call (2048 CPU, 65536 CUDA)")
     p.add_argument("--seed", type=int, default=0, help="seed of the examples and the noise")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (cpu)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the record as JSON")
