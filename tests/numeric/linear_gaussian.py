@@ -118,11 +118,11 @@ class LinearDDPM:
         """Mean (T,) and covariance (T, T) of q(x_{1:T} | x_0)."""
         ab = schedule_quantities(self.betas).alpha_bar
         mean = np.sqrt(ab) * x0
+        sa = np.sqrt(1.0 - self.betas)
         cov = np.empty((self.T, self.T))
         for s in range(1, self.T + 1):
-            for t in range(s, self.T + 1):
-                cov[s - 1, t - 1] = cov[t - 1, s - 1] = (
-                    math.sqrt(ab[t - 1] / ab[s - 1]) * (1 - ab[s - 1]))
+            for t in range(s, self.T + 1):  # prod_{k=s+1}^{t} sqrt(alpha_k) (1 - ab_s)
+                cov[s - 1, t - 1] = cov[t - 1, s - 1] = float(np.prod(sa[s:t])) * (1 - ab[s - 1])
         return mean, cov
 
     def p_conditional(self, x0: float) -> tuple[np.ndarray, np.ndarray]:
