@@ -37,7 +37,6 @@ from ..domains import (
     Domain,
 )
 
-
 #: symbol -> declared domain (filled by :func:`sym`)
 DOMAIN_OF: dict[sp.Symbol, Domain] = {}
 #: symbol -> LaTeX used in the rendered derivations

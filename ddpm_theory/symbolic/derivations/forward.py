@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...domains import ALPHA, POSITIVE, REAL, VARIANCE
-from ..engine import Derivation, Part, Relation, Step
+from ...domains import ALPHA, POSITIVE, REAL, TIMESTEP, VARIANCE
+from ..engine import Derivation, Part, Step
 from ..expectation import GaussE
 from ..notation import LATEX, sym, x0
 from ..registry import register
@@ -28,7 +28,7 @@ s = sym("s", REAL, "s")
 # per-step α_s as an indexed family, so that ᾱ_t is a genuine product
 alpha_i = sp.IndexedBase(sym("alpha", ALPHA, r"\alpha"), positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
-t = sym("t", __import__("ddpm_theory.domains", fromlist=["TIMESTEP"]).TIMESTEP, "t")
+t = sym("t", TIMESTEP, "t")
 
 
 def alpha_bar_product(upper: sp.Expr) -> sp.Expr:

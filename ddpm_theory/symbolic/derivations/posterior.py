@@ -26,7 +26,7 @@ from ..notation import (
     xtm1,
 )
 from ..registry import register
-from ._common import HO, HW, coefficients, cite, gaussian_logpdf
+from ._common import HO, HW, cite, coefficients, gaussian_logpdf
 
 NAME = "bayes-posterior"
 
