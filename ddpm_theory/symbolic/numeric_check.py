@@ -154,7 +154,7 @@ def _compile(expr: sp.Basic) -> Any:
     made = {d for d, _ in makers}
     free = sorted((s for s in shielded.free_symbols if s not in made), key=str)
     args = free + [d for d, _ in makers]
-    fn = sp.lambdify(args, shielded, modules="mpmath")
+    fn = sp.lambdify(args, shielded, modules="mpmath", docstring_limit=0)
 
     def run(env: Mapping[sp.Basic, Any], table: _FunctionTable) -> Any:
         try:
@@ -168,27 +168,37 @@ def _compile(expr: sp.Basic) -> Any:
     return run
 
 
-def _surrogate(f: sp.Expr, xs: Any) -> sp.Expr:
-    """Replace inner expectations E_y[g] by g(m + z): a polynomial of the same degree
-    bound in ``xs`` when m is polynomial and the variance does not involve ``xs``."""
-    for a in f.atoms(GaussE):
-        g, y, m, v = a.args
+def _degree(e: sp.Basic, xs: Any) -> int | None:
+    """An upper bound on the total degree of ``e`` as a polynomial in ``xs``, or None
+    when it is not a polynomial in them; read off the tree, without expanding."""
+    if not e.has(*xs):
+        return 0
+    if e in xs:
+        return 1
+    if e.is_Add or e.is_Mul:
+        parts = [_degree(a, xs) for a in e.args]
+        if any(p is None for p in parts):
+            return None
+        return max(parts) if e.is_Add else sum(parts)  # type: ignore[arg-type]
+    if e.is_Pow:
+        b = _degree(e.base, xs)
+        n = e.exp
+        if b is None or not (n.is_Integer and n >= 0):
+            return None
+        return b * int(n)
+    if isinstance(e, GaussE):  # E_y[g] with y ~ N(m, v): y^k contributes k·deg(m)
+        g, y, m, v = e.args
         if v.has(*xs):
-            return sp.Symbol("nonpolynomial") * sp.exp(sum(xs))
-        f = f.xreplace({a: _surrogate(g, xs).xreplace({y: m + sp.Dummy()})})
-    return f
+            return None
+        dg, dm = _degree(g, [*xs, y]), _degree(m, xs)
+        return None if dg is None or dm is None else dg * max(dm, 1)
+    return None
 
 
 def _nodes_for(f: sp.Expr, xs: Any) -> int:
     """Gauss–Hermite nodes: exact (deg // 2 + 1) for a polynomial integrand, else GH_NODES."""
-    f = _surrogate(f, xs)
-    try:
-        deg = sp.Poly(f, *xs).total_degree()
-    except sp.PolynomialError:
-        return GH_NODES
-    if any(g.has(*xs) for g in sp.Poly(f, *xs).coeffs()):
-        return GH_NODES
-    return max(deg // 2 + 1, 1)
+    deg = _degree(f, list(xs))
+    return GH_NODES if deg is None else max(deg // 2 + 1, 1)
 
 
 def _compile_expectation(a: sp.Basic) -> Any:
