@@ -79,6 +79,8 @@ __all__ = [
     "loss_weight_x0_snr",
     "loss_weight_v_snr",
     "optimal_sigma2_gaussian_data",
+    "best_eps_error_gaussian_data",
+    "consistency_mutual_information",
 ]
 
 CODE_NAME: dict[str, str] = {
@@ -100,6 +102,11 @@ CODE_NAME: dict[str, str] = {
     "betatilde_t": "beta_tilde",
     "d": "dim",
     "s2_data": "data_var",
+    "abar_tw": "alpha_bar",
+    "s2_tw": "data_var",
+    "a_t1": "a_next",
+    "b_t": "b",
+    "b_t1": "b_next",
 }
 """SymPy symbol name -> argument name of the numeric functions (the notation table)."""
 
@@ -354,7 +361,26 @@ def optimal_sigma2_gaussian_data(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike
     return np.asarray(beta) * (abp * s2 + (1.0 - abp)) / (ab * s2 + (1.0 - ab))
 
 
+def best_eps_error_gaussian_data(alpha_bar: ArrayLike, data_var: ArrayLike) -> np.ndarray:
+    """E(eps - E[eps | x_t])^2 for x_0 ~ N(0, data_var): the least error of any
+    eps-predictor, ab s2 / (ab s2 + 1 - ab) (Tweedie: E[eps|x_t] = -sqrt(1 - ab) score)."""
+    ab = np.asarray(alpha_bar, dtype=np.float64)
+    signal = ab * np.asarray(data_var, dtype=np.float64)
+    return signal / (signal + (1.0 - ab))
+
+
+def consistency_mutual_information(a_next: ArrayLike, b: ArrayLike,
+                                   b_next: ArrayLike) -> np.ndarray:
+    """I(x_t; x_{t+1} | x_{t-1}) = log(Var(x_{t+1}|x_{t-1}) / Var(x_{t+1}|x_t)) / 2 when
+    x_t | x_{t-1} has variance b and x_{t+1} | x_t ~ N(a_next x_t, b_next)."""
+    a = np.asarray(a_next, dtype=np.float64)
+    bn = np.asarray(b_next, dtype=np.float64)
+    return 0.5 * np.log1p(a * a * np.asarray(b, dtype=np.float64) / bn)
+
+
 FAST: dict[str, Callable[..., np.ndarray]] = {
+    "best_eps_error_gaussian_data": best_eps_error_gaussian_data,
+    "consistency_mutual_information": consistency_mutual_information,
     "optimal_sigma2_gaussian_data": optimal_sigma2_gaussian_data,
     "snr": snr,
     "simple_x0_weight": snr,

@@ -124,6 +124,9 @@ PLANTED = {
     "lambda_v": lambda alpha_bar, alpha_bar_prev, beta, sigma2:
         beta**2 / (2 * sigma2 * (1 - alpha_bar)),
     "snr": lambda alpha_bar: (1 - alpha_bar) / alpha_bar,
+    # the noise share instead of the signal share
+    "best_eps_error_gaussian_data": lambda alpha_bar, data_var:
+        (1 - alpha_bar) / (alpha_bar * data_var + 1 - alpha_bar),
     "mean_matching_weight": lambda sigma2: 1 / sigma2,  # the 1/2 dropped
     # alpha_bar_t and alpha_bar_{t-1} swapped between numerator and denominator
     "optimal_sigma2_gaussian_data": lambda alpha_bar, alpha_bar_prev, beta, data_var:
@@ -247,3 +250,17 @@ def test_mean_matching_constants_match_symbolic(bt, s2, dim: int) -> None:
     if abs(math.log(v / b)) > 1e-3:  # planted: the ratio inverted inside the log
         slip = 0.5 * dim * (b / v + math.log(b / v) - 1)
         assert abs(slip - want) > bound
+
+
+@given(a=floats_in(domains.REAL, -1.0, 1.0), b=variances(1, 1e-6, 1.0),
+       bn=variances(1, 1e-6, 1.0))
+def test_consistency_mutual_information_matches_symbolic(a: float, b, bn) -> None:
+    kw = {"a_next": a, "b": float(b[0]), "b_next": float(bn[0])}
+    got = float(FAST["consistency_mutual_information"](**kw))
+    want = float(generated()["consistency_mutual_information"](**kw))
+    # log1p(r) vs log((r b_n + b_n) / b_n): the generated form rounds 1 + r first, an
+    # absolute error <~ 2 eps in the log; the fast form is accurate to ~ eps relative.
+    assert abs(got - want) <= 4 * EPS + RTOL * abs(want)
+    swapped = 0.5 * math.log((a * a * kw["b_next"] + kw["b"]) / kw["b"])  # planted: b's swapped
+    if abs(swapped - want) > 1e-9:
+        assert abs(swapped - got) > 4 * EPS + RTOL * abs(want)
