@@ -95,7 +95,7 @@ def _finished(app: Sphinx, exc: BaseException | None) -> None:
     problems = [f"{doc}:{line}: {msg}" for doc, line, msg in domain.data["failures"]]
     if app.config.ddpm_require_every_derivation:
         problems += [f"derivation {n!r} has no page" for n in missing_pages(app.env)]
-    st = state(app)
+    st = state(app.env)
     if problems:
         logger.error("ddpm_theory: the docs build is a verification run, and it failed:\n  %s",
                      "\n  ".join(problems))

@@ -86,7 +86,7 @@ class DerivationDirective(SphinxDirective):
         docname, line = self.env.docname, self.lineno
         domain = self.env.get_domain("ddpm")
         assert isinstance(domain, DdpmDomain)
-        verdict = state(self.env.app).verdict(name)
+        verdict = state(self.env).verdict(name)
         box = nodes.container(classes=["ddpm-derivation"], ids=[anchor(name)])
         if verdict.derivation is None:  # unknown, or its builder raised
             report_failure(domain, docname, line, f"derivation directive: {verdict.error}")

@@ -202,8 +202,8 @@ class FigureDirective(SphinxDirective):
         domain = self.env.get_domain("ddpm")
         assert isinstance(domain, DdpmDomain)
         domain.data.setdefault("live", {})[self.env.docname] = True
-        st = state(self.env.app)
-        out_dir = Path(self.env.app.doctreedir) / "ddpm_figures"
+        st = state(self.env)
+        out_dir = Path(self.env.doctreedir) / "ddpm_figures"
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{name}.png"
         if name not in st.figures:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily at run time: the symbolic layer loads SymPy
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
     from ..symbolic.engine import Derivation, DerivationResult
 
@@ -79,12 +80,12 @@ _STATES: dict[int, BuildState] = {}
 
 
 def reset(app: Sphinx) -> None:
-    """Start a fresh state for ``app`` (connected to ``builder-inited``)."""
-    _STATES[id(app)] = BuildState(seed=app.config.ddpm_verify_seed)
+    """Start a fresh state for the build ``app`` runs (connected to ``builder-inited``)."""
+    _STATES[id(app.env)] = BuildState(seed=app.config.ddpm_verify_seed)
 
 
-def state(app: Sphinx) -> BuildState:
-    """The state of the build ``app`` is running (created on first use)."""
-    if id(app) not in _STATES:
-        reset(app)
-    return _STATES[id(app)]
+def state(env: BuildEnvironment) -> BuildState:
+    """The state of the build that uses ``env`` (created on first use)."""
+    if id(env) not in _STATES:
+        _STATES[id(env)] = BuildState(seed=env.config.ddpm_verify_seed)
+    return _STATES[id(env)]

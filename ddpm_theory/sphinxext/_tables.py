@@ -93,7 +93,7 @@ class DerivationIndexDirective(_Base):
 
         self.mark_live()
         rows = []
-        st = state(self.env.app)
+        st = state(self.env)
         for name in registry.names():
             v = st.verdict(name)
             if not v.ok:
@@ -165,7 +165,7 @@ class CatalogueDirective(_Base):
             self.fail(f"catalogue entry {e.id!r}: decided_by names {e.derivation!r}, which is "
                       f"not a registered derivation")
             return
-        v = state(self.env.app).verdict(e.derivation)
+        v = state(self.env).verdict(e.derivation)
         if not v.ok or v.result is None:
             self.fail(f"catalogue entry {e.id!r}: {v.problem()}")
             return
