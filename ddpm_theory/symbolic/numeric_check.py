@@ -127,14 +127,19 @@ def _compile(expr: sp.Basic) -> Any:
     cached = _COMPILED.get(expr)
     if cached is not None:
         return cached
-    allE = expr.atoms(GaussE, MvGaussE)
+    allE = expr.atoms(GaussE, MvGaussE, sp.Integral, sp.Limit)
     outer = [a for a in allE if not any(a != b and b.has(a) for b in allE)]
     subs: dict[sp.Basic, sp.Dummy] = {}
     makers: list[tuple[sp.Dummy, Any]] = []
     for a in outer:
         d = sp.Dummy()
         subs[a] = d
-        makers.append((d, _compile_expectation(a)))
+        if isinstance(a, sp.Integral):
+            makers.append((d, _compile_integral(a)))
+        elif isinstance(a, sp.Limit):
+            makers.append((d, _compile_limit(a)))
+        else:
+            makers.append((d, _compile_expectation(a)))
     shielded = expr.xreplace(subs)
     for a in sorted(shielded.atoms(AppliedUndef), key=sp.count_ops, reverse=True):
         d = sp.Dummy()
@@ -199,6 +204,47 @@ def _nodes_for(f: sp.Expr, xs: Any) -> int:
     """Gauss–Hermite nodes: exact (deg // 2 + 1) for a polynomial integrand, else GH_NODES."""
     deg = _degree(f, list(xs))
     return GH_NODES if deg is None else max(deg // 2 + 1, 1)
+
+
+#: guard digits for adaptive quadrature and Richardson extrapolation
+GUARD_DPS = 10
+
+
+def _compile_integral(a: sp.Integral) -> Any:
+    """∫_lo^hi f dx by tanh-sinh quadrature (mpmath.quad) with guard digits."""
+    if len(a.limits) != 1 or len(a.limits[0]) != 3:
+        raise NotImplementedError("numeric check: one definite integral at a time")
+    x, lo, hi = a.limits[0]
+    fc, lc, hc = _compile(a.function), _compile(lo), _compile(hi)
+
+    def integral(env, table):
+        with mpmath.workdps(mpmath.mp.dps + GUARD_DPS):
+            return mpmath.quad(lambda xv: fc({**env, x: xv}, table),
+                               [lc(env, table), hc(env, table)])
+
+    return integral
+
+
+def _compile_limit(a: sp.Limit) -> Any:
+    """lim_{h→h0} f: evaluate at h0 ± 10^−(d+10) and h0 ± 10^−(d+20) with 5d working
+    digits (d = the check's precision), enough for difference quotients that cancel up to
+    h²; for f analytic at h0 both are within O(10^−(d+10)) of the limit.  If the two
+    disagree beyond that, fall back to Richardson extrapolation (mpmath.limit)."""
+    f, h, h0, direction = a.args
+    fc, h0c = _compile(f), _compile(h0)
+    sign = -1 if str(direction) == "-" else 1
+
+    def limit(env, table):
+        dps = mpmath.mp.dps
+        with mpmath.workdps(5 * dps):
+            at = h0c(env, table)
+            near = [fc({**env, h: at + sign * mpmath.mpf(10) ** -(dps + k)}, table)
+                    for k in (10, 20)]
+            if abs(near[0] - near[1]) <= mpmath.mpf(10) ** -(dps + 5) * (1 + abs(near[1])):
+                return near[1]
+            return mpmath.limit(lambda hv: fc({**env, h: at + sign * (hv - at)}, table), at)
+
+    return limit
 
 
 def _compile_expectation(a: sp.Basic) -> Any:

@@ -179,6 +179,12 @@ def _peel(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace(mapping)
 
 
+def _normalize_exp(expr: sp.Expr) -> sp.Expr:
+    """exp(a + b) → exp(a) exp(b); exp(c·u) then becomes a power of one generator for
+    exp(u) in :func:`_generic_atoms` (exact identities)."""
+    return sp.expand_power_exp(expr)
+
+
 # -- logarithms --------------------------------------------------------------------------
 def _split_integer_logs(expr: sp.Expr) -> sp.Expr:
     def fix(a):
@@ -307,7 +313,15 @@ def _generic_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict]:
     atoms = [a for a in expr.atoms(sp.Function, sp.Indexed, sp.Sum, sp.Product)]
     # outermost first so that nested atoms are replaced whole
     atoms.sort(key=sp.count_ops, reverse=True)
-    mapping: dict[sp.Basic, sp.Dummy] = {}
+    mapping: dict[sp.Basic, sp.Basic] = {}
+    for a in atoms:  # exp(c·u), c rational: the c-th power of one generator for exp(u)
+        if isinstance(a, sp.exp):
+            c, rest = a.args[0].as_coeff_Mul()
+            if c.is_Rational and c != 1:
+                base = sp.exp(rest)
+                if base not in mapping:
+                    mapping[base] = sp.Dummy(f"g{len(mapping)}", positive=rest.is_real or None)
+                mapping[a] = mapping[base] ** c
     for a in atoms:
         if a not in mapping:
             positive = bool(a.is_positive) or (
@@ -371,7 +385,7 @@ def is_zero(
             return Outcome(False, ["moments"], e, str(exc))
         methods.append("moments")
 
-    e = e.replace(lambda a: isinstance(a, sp.Integral), lambda a: a.doit())
+    e = e.replace(lambda a: isinstance(a, (sp.Integral, sp.Limit)), lambda a: a.doit())
     lim = _symbolic_limit_atoms(e)
     if lim and not opaque_limits:
         e = _peel(e)
@@ -394,6 +408,9 @@ def is_zero(
     # target and hypotheses go through the same canonical replacement together
     hyps = list(hypotheses)
     tup = sp.Tuple(e, *hyps)
+    if tup.has(sp.exp):
+        tup = sp.Tuple(*[_normalize_exp(x) for x in tup])
+        methods.append("exp")
     if tup.has(sp.log):
         # factor each argument first, so that log((1 − a)(1 − b)) and log(1 − a − b + ab)
         # become the same generators log(1 − a) + log(1 − b)

@@ -197,3 +197,24 @@ def test_nan_is_a_disagreement():
     assert not compare(sp.nan * p, sp.nan * p, pts, 0).agree
     res = one_step(p / (p - p), p).verify()  # zoo: cannot evaluate, cannot pass
     assert res.status is Status.FAILED
+
+
+def test_exponentials_share_generators():
+    g = sym("g_test", REAL, "g")
+    assert is_zero(1 / (1 + sp.exp(g)) - sp.exp(-g) / (1 + sp.exp(-g)), fallback_seconds=0).zero
+    assert is_zero(sp.exp(-g - p) * sp.exp(g) - sp.exp(-p), fallback_seconds=0).zero
+    assert not is_zero(sp.exp(-g) * sp.exp(g) - 2, fallback_seconds=0).zero
+
+
+def test_limits_and_integrals_checked_both_ways():
+    h = sym("h_test", POSITIVE, "h")
+    lim = sp.Limit((sp.exp(p + h) - sp.exp(p)) / h, h, 0)
+    ok = one_step(lim, sp.exp(p)).verify()
+    assert ok.status is Status.VERIFIED and "mpmath50" in ok.steps[0].method
+    assert one_step(lim, sp.exp(p) * (1 + sp.Rational(1, 10**20))).verify().status is (
+        Status.FAILED)
+    integral = sp.Integral(sp.exp(-x**2 / 2) * x**2, (x, 0, p))
+    anti = sp.integrate(sp.exp(-x**2 / 2) * x**2, (x, 0, p))
+    assert one_step(integral, anti).verify().status is Status.VERIFIED
+    pts = sample_points({p}, 8, 3)
+    assert not compare(integral, anti + sp.Float("1e-38", 50), pts, 0).agree

@@ -1,0 +1,60 @@
+"""Continuous time (Kingma et al. 2021): the limit, its error order, the schedule
+invariance and the learned schedule verify; plausible slips are rejected."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+
+from ddpm_theory.symbolic import registry
+from ddpm_theory.symbolic.derivations import continuous as C
+from ddpm_theory.symbolic.engine import Status, Step
+
+
+def test_continuous_time_verifies():
+    res = registry.get("continuous-time").verify()
+    assert res.status is Status.VERIFIED, res.report()
+    assert {"exp"} <= set(res.methods)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [sp.diff(C.snr(C.t), C.t) / 2,       # sign slip: +½ SNR′
+     -sp.diff(C.snr(C.t), C.t)],          # missing ½
+    ids=["sign", "missing-half"],
+)
+def test_weight_limit_rejects_slips(target):
+    res = C.build(weight_target=target).verify()
+    assert res.status is Status.FAILED
+    assert {s.part for s in res.failures()} >= {"The weight per unit time"}
+
+
+def _with_last_step(part, expr):
+    steps = part.steps[:-1] + (dataclasses.replace(part.steps[-1], expr=expr),)
+    return dataclasses.replace(part, steps=steps)
+
+
+def test_invariance_rejects_a_path_dependent_answer():
+    part = C.invariance_parts()[1]
+    # the closed form with the *linear* path's midpoint SNR instead of an end point
+    wrong = part.steps[-1].expr.subs(sp.exp(-C.g0), sp.exp(-C.g0 - C.g1 / 2))
+    bad = dataclasses.replace(registry.get("continuous-time"),
+                              parts=(_with_last_step(part, wrong),))
+    assert bad.verify().status is Status.FAILED
+
+
+def test_learned_schedule_rejects_sigmoid_of_plus_gamma():
+    part = C.learned_schedule_part()
+    bad_part = dataclasses.replace(part, steps=(Step(1 / (1 + sp.exp(-C.gamma)), "slip"),))
+    bad = dataclasses.replace(registry.get("continuous-time"), parts=(bad_part,))
+    assert bad.verify().status is Status.FAILED
+
+
+def test_remainder_order_rejects_wrong_taylor_coefficient():
+    part = C.remainder_part()
+    wrong = sp.diff(C.snr(C.t), C.t, 2) / 2  # ½ SNR″ instead of ¼ SNR″
+    bad = dataclasses.replace(registry.get("continuous-time"),
+                              parts=(_with_last_step(part, wrong),))
+    assert bad.verify().status is Status.FAILED
