@@ -149,7 +149,7 @@ CSS = """
 .ddpm-part { margin: 1.2rem 0; }
 .ddpm-part-title { font-size: 1.1em; margin-bottom: 0.3rem; }
 .ddpm-step { margin: 0 0 0.6rem 0; }
-.ddpm-step .math, .ddpm-part .math { margin: 0.2rem 0; overflow-x: auto; }
+.ddpm-derivation div.math { margin: 0.2rem 0; overflow-x: auto; overflow-y: hidden; }
 .ddpm-step-note { font-size: 0.88em; color: var(--color-foreground-secondary, #555);
   margin: 0 0 0.2rem 1.5rem; }
 .ddpm-stamp { font-family: var(--font-stack--monospace, monospace); font-size: 0.82em;

@@ -109,7 +109,8 @@ class DerivationDirective(SphinxDirective):
     def _render(self, d: Derivation, verdict: Verdict) -> list[nodes.Node]:
         out: list[nodes.Node] = [self._head(d, verdict)]
         out.append(nodes.rubric("", "Statement"))
-        out.append(math_block(d.statement, self.env.docname, ["ddpm-statement"]))
+        out.append(math_block(lx.split_statement(d.statement), self.env.docname,
+                              ["ddpm-statement"]))
         if d.summary:
             out.append(_para(_text(d.summary), classes=["ddpm-summary"]))
         if d.premises:
@@ -153,6 +154,20 @@ class DerivationDirective(SphinxDirective):
         head += stamp(result.status.value, detail, ok=result.ok)
         return head
 
+    def _latex(self, render, where: str) -> str:
+        """LaTeX from ``render()``; a printer error is a build failure naming the place,
+        and the page shows a marker instead of crashing the build."""
+        try:
+            return render()
+        except Exception as exc:
+            domain = self.env.get_domain("ddpm")
+            assert isinstance(domain, DdpmDomain)
+            report_failure(domain, self.env.docname, self.lineno,
+                           f"derivation {self.arguments[0].strip()!r}, {where}: cannot be "
+                           f"rendered in LaTeX ({type(exc).__name__}: {exc}); give the step "
+                           f"a latex= string or fix the expression's _latex printer")
+            return r"\text{(could not be rendered; see the build log)}"
+
     def _symbols(self, d: Derivation) -> list[nodes.Node]:
         syms = lx.derivation_symbols(d)
         if not syms:
@@ -169,7 +184,7 @@ class DerivationDirective(SphinxDirective):
         box = nodes.container(classes=["ddpm-part"], ids=[anchor(name, k)])
         title = f"Part {k}. {part.title}"
         box += nodes.rubric(title, title, classes=["ddpm-part-title"])
-        first = lx.start_latex(part)
+        first = self._latex(lambda: lx.start_latex(part), f"part {part.title!r}, start")
         if part.lhs:
             first = f"{part.lhs} = {first}"
         box += math_block(first, docname, ["ddpm-start"])
@@ -185,7 +200,8 @@ class DerivationDirective(SphinxDirective):
         status = r.status.value if r else "failed"
         box = nodes.container(classes=["ddpm-step", f"ddpm-step-{status}"])
         rel = lx.relation_latex(step)
-        box += math_block(rf"\overset{{({i + 1})}}{{{rel}}}\ {lx.step_latex(step)}", docname)
+        latex = self._latex(lambda: lx.step_latex(step), f"step {i + 1} ({step.rule[:60]})")
+        box += math_block(rf"\overset{{({i + 1})}}{{{rel}}}\ {latex}", docname)
         note = _para(nodes.strong(f"({i + 1}) ", f"({i + 1}) "), _text(step.rule),
                      classes=["ddpm-step-note"])
         if step.cite:

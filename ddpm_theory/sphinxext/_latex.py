@@ -21,6 +21,7 @@ __all__ = [
     "symbol_latex",
     "derivation_symbols",
     "short_number",
+    "split_statement",
 ]
 
 #: how a step's expression relates to the previous one, as a LaTeX relation symbol
@@ -95,6 +96,34 @@ def derivation_symbols(d: Derivation) -> list[tuple[sp.Symbol, Domain]]:
                 found |= {s for s in x.free_symbols if isinstance(s, sp.Symbol)}
     doms: Mapping[sp.Basic, Domain] = d.domains
     return [(s, doms.get(s) or notation.domain_of(s)) for s in sorted(found, key=str)]
+
+
+def split_statement(latex: str, width: int = 110) -> str:
+    """A long statement broken into centred lines at its top-level ``\\quad`` separators
+    (MathJax 3 does not break lines itself); short statements are returned unchanged."""
+    if len(latex) <= width:
+        return latex
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        c = latex[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0 and latex.startswith(r"\quad", i) and not latex[i + 5:i + 6].isalpha():
+            piece = latex[start:i].rstrip().rstrip(",").rstrip(r"\,").rstrip()
+            pieces.append(piece)
+            start = i + len(r"\quad")
+        elif depth == 0 and latex.startswith(r"\qquad", i):
+            pieces.append(latex[start:i].rstrip().rstrip(","))
+            start = i + len(r"\qquad")
+            i += len(r"\qquad") - 1
+        i += 1
+    pieces.append(latex[start:])
+    pieces = [p.strip() for p in pieces if p.strip()]
+    if len(pieces) < 2:
+        return latex
+    return r"\begin{gathered}" + r" \\ ".join(pieces) + r"\end{gathered}"
 
 
 def short_number(text: str, digits: int = 10) -> str:
