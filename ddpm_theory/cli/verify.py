@@ -25,7 +25,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the numeric check's points")
     p.add_argument("--list", action="store_true", help="list the registered names and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
+    p.add_argument("-j", "--jobs", type=int, default=0,
+                   help="worker processes (default 0: one per CPU core; 1: in this process)")
     p.set_defaults(func=run)
+
+
+def _verify_one(name: str, seed: int):
+    from ..symbolic import registry
+
+    return registry.get(name).verify(seed=seed)
+
+
+def _verify_all(names: list[str], seed: int, jobs: int):
+    """Results in the order of ``names``; derivations are independent, so they can be
+    verified in worker processes (forked where the platform allows)."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(jobs or os.cpu_count() or 1, len(names))
+    if workers <= 1:
+        for name in names:
+            yield _verify_one(name, seed)
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context(method)) as pool:
+        yield from pool.map(_verify_one, names, [seed] * len(names))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,13 +73,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
 
+    import time
+
+    wall0 = time.perf_counter()
     results = []
     header = (f"{'derivation':<34} {'steps':>5}  {'verdict':<9} {'expected':<9} "
               f"{'seconds':>7}  methods")
     print(header)
     print("-" * len(header))
-    for name in selected:
-        res = registry.get(name).verify(seed=args.seed)
+    if args.jobs < 0:
+        print("error: --jobs must be >= 0 (0 means one per CPU core)", file=sys.stderr)
+        return 2
+    for res in _verify_all(selected, args.seed, args.jobs):
         results.append(res)
         mark = "" if res.ok else "   <-- UNEXPECTED"
         print(f"{res.name:<34} {len(res.steps):>5}  {res.status.value:<9} "
@@ -72,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     bad = [r for r in results if not r.ok]
     print("-" * len(header))
     print(f"{len(results)} derivations, {sum(len(r.steps) for r in results)} steps, "
-          f"{total:.2f} s; {len(results) - len(bad)} as expected, {len(bad)} not")
+          f"{total:.2f} s of checking in {time.perf_counter() - wall0:.2f} s wall; "
+          f"{len(results) - len(bad)} as expected, {len(bad)} not")
     if args.json is not None:
         args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
     return 0 if not bad else 1
