@@ -74,13 +74,18 @@ def test_all_estimators_on_exp_moment(seed: int) -> None:
     # Var exp(Z) = e^2 - e = 4.67: SE ~ 0.0097 (its estimate swings by ~x1.4, the
     # lognormal's heavy tail), detectable <~ 0.12: catch a 10 % error (0.165).
     assert_agrees(mc, SQRT_E, must_detect=0.1 * SQRT_E, n_examples=n_ex, what="MC")
-    # Same seed as the MC run: the same draws, so the SE ratio is the sample
-    # sqrt(1 - R^2), population value sqrt(0.59 / 4.67) = 0.36.
     cv = control_variate(exp_first, quadratic_controls, 1, 50_000, np.random.default_rng(seed))
     # Quadratic controls explain e(1 + 1/2) = 4.08 of the variance 4.67 (residual
     # ~0.6, SE ~ 0.0035 at n = 5e4): catch a 5 % error (0.082).
     assert_agrees(cv, SQRT_E, must_detect=0.05 * SQRT_E, n_examples=n_ex, what="CV")
-    assert cv.stderr < 0.5 * mc.stderr
+    # Variance reduction, on the lighter-tailed exp(Z/2) (for exp Z the sample R^2 swings
+    # too much: ratio 0.54 at one of 400 thorough seeds, population 0.36).  Same seed,
+    # same draws: the SE ratio is the sample sqrt(1 - R^2); population
+    # sqrt(0.0035 / 0.3646) = 0.098, measured 0.091-0.111 over 400 seeds.
+    half = lambda z: np.exp(0.5 * z[:, 0])  # noqa: E731
+    ratio = (control_variate(half, quadratic_controls, 1, 50_000, np.random.default_rng(seed))
+             .stderr / monte_carlo(half, 1, 50_000, np.random.default_rng(seed)).stderr)
+    assert ratio < 0.15
     # RQMC is not run on exp(ndtri(u)): the integrand is unbounded at u -> 1, the
     # scramble means are heavy-tailed and the estimated SE swings by x3 across
     # seeds (measured 0.001-0.0033 at 64 x 1024 points), so no fixed power
