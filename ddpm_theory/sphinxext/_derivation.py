@@ -223,12 +223,15 @@ class DerivationDirective(SphinxDirective):
         box = nodes.container(classes=["ddpm-counterexample"])
         if r.counterexample:
             by_name = {str(s): s for s in lx.notation.LATEX}
-            point = r",\ ".join(
-                f"{lx.symbol_latex(by_name[k]) if k in by_name else k} = {lx.short_number(v)}"
-                for k, v in r.counterexample.items())
-            box += _para(_text("Counterexample at "), inline_math(point), _text(": previous "
-                         f"expression = {lx.short_number(r.lhs_value)}, this step = "
-                         f"{lx.short_number(r.rhs_value)}."))
+            para = _para(_text("Counterexample at "))
+            for j, (k, v) in enumerate(r.counterexample.items()):
+                if j:
+                    para += _text(", ")  # separate math pieces, so that the line can wrap
+                sym = lx.symbol_latex(by_name[k]) if k in by_name else k
+                para += inline_math(f"{sym} = {lx.short_number(v)}")
+            para += _text(f": previous expression = {lx.short_number(r.lhs_value)}, "
+                          f"this step = {lx.short_number(r.rhs_value)}.")
+            box += para
         if r.status.value == "failed":
             box += nodes.literal_block(r.message, r.message, classes=["ddpm-failure"])
         return box
