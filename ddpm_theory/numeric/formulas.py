@@ -81,6 +81,7 @@ __all__ = [
     "optimal_sigma2_gaussian_data",
     "best_eps_error_gaussian_data",
     "consistency_mutual_information",
+    "alpha_bar_of_gamma",
 ]
 
 CODE_NAME: dict[str, str] = {
@@ -107,6 +108,7 @@ CODE_NAME: dict[str, str] = {
     "a_t1": "a_next",
     "b_t": "b",
     "b_t1": "b_next",
+    "gamma": "gamma",
 }
 """SymPy symbol name -> argument name of the numeric functions (the notation table)."""
 
@@ -378,7 +380,14 @@ def consistency_mutual_information(a_next: ArrayLike, b: ArrayLike,
     return 0.5 * np.log1p(a * a * np.asarray(b, dtype=np.float64) / bn)
 
 
+def alpha_bar_of_gamma(gamma: ArrayLike) -> np.ndarray:
+    """alpha_bar = sigmoid(-gamma) for the log-SNR parameterisation SNR = exp(-gamma)
+    (Kingma et al. 2021, section 4); ``expit`` keeps both tails accurate."""
+    return special.expit(-np.asarray(gamma, dtype=np.float64))
+
+
 FAST: dict[str, Callable[..., np.ndarray]] = {
+    "alpha_bar_of_gamma": alpha_bar_of_gamma,
     "best_eps_error_gaussian_data": best_eps_error_gaussian_data,
     "consistency_mutual_information": consistency_mutual_information,
     "optimal_sigma2_gaussian_data": optimal_sigma2_gaussian_data,

@@ -356,6 +356,7 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
                       "test_numeric_score::test_tweedie_planted_slip_is_rejected",
                       "test_numeric_score::test_best_eps_error_gaussian_data"),
     "consistency-term-corrected": ("test_numeric_score::test_consistency_mutual_information",),
+    "continuous-time": ("test_numeric_score::test_continuous_time_limit",),
     "luo-telescoping": ("test_numeric_score::test_luo_telescoping_pointwise",),
     "luo-consistency-term": (REFUTED,),
     "term-by-term-cancellation": (REFUTED,),

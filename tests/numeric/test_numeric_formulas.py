@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from scipy import special
 from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, variances
 
 from ddpm_theory import domains
@@ -264,3 +265,18 @@ def test_consistency_mutual_information_matches_symbolic(a: float, b, bn) -> Non
     swapped = 0.5 * math.log((a * a * kw["b_next"] + kw["b"]) / kw["b"])  # planted: b's swapped
     if abs(swapped - want) > 1e-9:
         assert abs(swapped - got) > 4 * EPS + RTOL * abs(want)
+
+
+@given(gamma=floats_in(domains.REAL, -30.0, 30.0))
+@example(gamma=0.0)
+def test_alpha_bar_of_gamma_matches_symbolic(gamma: float) -> None:
+    got = float(FAST["alpha_bar_of_gamma"](gamma=gamma))
+    want = float(generated()["alpha_bar_of_gamma"](gamma=gamma))
+    # 1 / (exp(g) + 1) and expit(-g): a few roundings each, no cancellation for |g| <= 30.
+    assert got == pytest.approx(want, rel=RTOL)
+    # SNR from alpha_bar forms 1 - alpha_bar: relative error <~ 4 eps / (1 - alpha_bar).
+    assert float(FAST["snr"](alpha_bar=got)) == pytest.approx(
+        math.exp(-gamma), rel=4 * EPS / float(special.expit(gamma)) + 1e-14)
+    slip = 1 / (math.exp(-gamma) + 1)  # planted: sigmoid(+gamma)
+    if abs(gamma) > 1e-6:
+        assert slip != pytest.approx(want, rel=RTOL)

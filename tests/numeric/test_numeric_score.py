@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
@@ -168,3 +169,43 @@ def test_luo_telescoping_pointwise(n_steps: int, seed: int, x0: float) -> None:
     wrong = rhs + _log_marg(sq, 1, x0v, x[:, 1])
     moved = np.abs(wrong - rhs) > 2e-10 * scale
     assert moved.any() and np.all(np.abs(lhs - wrong)[moved] > 1e-10 * scale[moved])
+
+
+# ---------------------------------------------------------------------------
+# continuous-time: sum_i (SNR(s_i) - SNR(t_i)) h(t_i) / 2 -> -(1/2) int_0^1 SNR'(t) h(t) dt
+
+
+def _discrete_bound(n_steps: int, g0: float, g1: float, h, sign: float = 1.0) -> float:
+    """The x_0-weighted diffusion loss with sigma_t^2 = beta_tilde_t (loss-weights) at T
+    steps, for log-SNR gamma(t) = g0 + g1 t (SNR = exp(-gamma)) and error curve h(t)."""
+    t = np.arange(1, n_steps + 1) / n_steps
+    snr = lambda u: np.exp(-(g0 + g1 * u))  # noqa: E731
+    return float(np.sum(sign * 0.5 * (snr(t - 1 / n_steps) - snr(t)) * h(t)))
+
+
+@given(g0=floats_in(domains.REAL, -5.0, 0.0), g1=floats_in(domains.POSITIVE, 1.0, 12.0))
+@example(g0=-4.0, g1=10.0)
+def test_continuous_time_limit(g0: float, g1: float) -> None:
+    """The sum converges to the integral at rate O(1/T): the error at T is within a
+    factor (2 +- 0.1) of the error at 2T for T >= 2000 (first-order Richardson), and the
+    integral equals its SNR-variable form (1/2) int_{SNR(1)}^{SNR(0)} h(t(v)) dv."""
+    from scipy import integrate
+
+    h = lambda u: 1.0 + u * u  # noqa: E731  (a smooth stand-in for ||x_0 - x0_hat(t)||^2)
+    snr_prime = lambda u: -g1 * math.exp(-(g0 + g1 * u))  # noqa: E731
+    opts = {"epsabs": 0.0, "epsrel": 1e-13, "limit": 200}
+    integral = integrate.quad(lambda u: -0.5 * snr_prime(u) * h(u), 0.0, 1.0, **opts)[0]
+    t_of_v = lambda v: (-math.log(v) - g0) / g1  # noqa: E731
+    in_v = 0.5 * integrate.quad(lambda v: h(t_of_v(v)), math.exp(-(g0 + g1)), math.exp(-g0),
+                                **opts)[0]
+    assert in_v == pytest.approx(integral, rel=1e-10)  # quad's rtol 1e-13, x1000 margin
+    e1, e2 = (_discrete_bound(n, g0, g1, h) - integral for n in (2000, 4000))
+    assert abs(e1) < 0.05 * integral  # it converges ...
+    assert e1 / e2 == pytest.approx(2.0, abs=0.1)  # ... at first order
+    # alpha_bar = sigmoid(-gamma) reproduces SNR = exp(-gamma) (the export's meaning).
+    ab = FAST["alpha_bar_of_gamma"](gamma=g0 + g1 * 0.5)
+    assert float(FAST["snr"](alpha_bar=ab)) == pytest.approx(math.exp(-(g0 + g1 * 0.5)),
+                                                            rel=1e-9)
+    # Planted: SNR(t) - SNR(s) (the order of the difference flipped) tends to -integral.
+    wrong = _discrete_bound(4000, g0, g1, h, sign=-1.0)
+    assert abs(wrong - integral) > 1.5 * integral
