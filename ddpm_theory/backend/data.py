@@ -134,7 +134,7 @@ def points(points: Tensor, levels: int | None = None) -> EmpiricalDataset:
     return EmpiricalDataset(points, levels=levels)
 
 
-#: dataset name -> factory(**args); enumerate it, never a hand-written list
+#: dataset name -> ``factory(**args)``; enumerate it, never a hand-written list
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "standard_gaussian": standard_gaussian,
     "gaussian": gaussian,

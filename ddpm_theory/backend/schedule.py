@@ -15,7 +15,7 @@ symbol      attribute                  definition
 ᾱ_t         ``alpha_bar``              ∏_{s≤t} α_s (Ho et al. 2020, Eq. 4)
 1 − ᾱ_t     ``one_minus_alpha_bar``    computed as −expm1(Σ log1p(−β))
 ᾱ_{t−1}     ``alpha_bar_prev``         ᾱ_0 = 1
-β̃_t        ``beta_tilde``             (1−ᾱ_{t−1})/(1−ᾱ_t) β_t (Ho et al. 2020, Eq. 7)
+β̃_t         ``beta_tilde``             (1−ᾱ_{t−1})/(1−ᾱ_t) β_t (Ho et al. 2020, Eq. 7)
 SNR(t)      ``snr``                    ᾱ_t/(1−ᾱ_t) (Kingma et al. 2021, Eq. 2)
 log SNR(t)  ``log_snr``                log ᾱ_t − log(1−ᾱ_t)
 ==========  =========================  ==================================================

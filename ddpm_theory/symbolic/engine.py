@@ -16,10 +16,11 @@ counterexample exists; it is "failed" if the claim turns out true.
 
 Relations of a step to the previous expression:
 
-``EQ``        equal;
-``EQ_CONST``  equal up to an additive term constant in the symbols ``wrt``;
-``LE``/``GE`` previous ≤ / ≥ this one, with ``gap`` = |difference| shown ≥ 0 by the
-              step's reason and checked numerically.
+* ``EQ``: equal;
+* ``EQ_CONST``: equal up to an additive term constant in the symbols ``wrt``;
+* ``LE``/``GE``: previous ≤ / ≥ this one, with ``gap`` = the non-negative difference,
+  shown ≥ 0 by the step's reason, checked symbolically to be the difference and
+  numerically to be ≥ 0.
 """
 
 from __future__ import annotations

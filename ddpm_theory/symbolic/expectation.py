@@ -48,10 +48,11 @@ class GaussE(sp.Function):
     def doit(self, **hints):
         return _moment_rule(self.args[0].doit(**hints), *self.args[1:])
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None, **kwargs):
         expr, x, mean, var = self.args
         xs, ms, vs, es = (printer._print(a) for a in (x, mean, var, expr))
-        return rf"\mathbb{{E}}_{{{xs}\sim\mathcal{{N}}({ms},\,{vs})}}\left[{es}\right]"
+        tex = rf"\mathbb{{E}}_{{{xs}\sim\mathcal{{N}}({ms},\,{vs})}}\left[{es}\right]"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
 
 
 class MvGaussE(sp.Function):
@@ -72,11 +73,12 @@ class MvGaussE(sp.Function):
         expr, xs, mean, cov = self.args
         return _mv_moment_rule(expr.doit(**hints), list(xs), sp.Matrix(mean), sp.Matrix(cov))
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None, **kwargs):
         expr, xs, mean, cov = self.args
         es = printer._print(expr)
         law = r"\mathbf{x}\sim\mathcal{N}(\boldsymbol\mu,\,\Sigma)"
-        return rf"\mathbb{{E}}_{{{law}}}\left[{es}\right]"
+        tex = rf"\mathbb{{E}}_{{{law}}}\left[{es}\right]"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
 
 
 def gaussian_raw_moment(k: int, mean: sp.Expr, var: sp.Expr) -> sp.Expr:

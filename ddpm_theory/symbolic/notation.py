@@ -11,8 +11,8 @@ symbol               code name       meaning (Ho et al. 2020)
 α_t = 1 − β_t        ``alpha``       signal retention at step t
 ᾱ_t = ∏_{s≤t} α_s    ``alpha_bar``   cumulative signal retention
 ᾱ_{t−1}              ``alpha_bar_prev``
-β̃_t                  ``beta_tilde``  posterior variance, Eq. 7
-μ̃_t                  ``mu_tilde``    posterior mean, Eq. 7
+β̃_t                   ``beta_tilde``  posterior variance, Eq. 7
+μ̃_t                   ``mu_tilde``    posterior mean, Eq. 7
 σ_t²                 ``sigma2``      reverse-process variance, Eq. 1/§3.2
 SNR(t)               ``snr``         ᾱ_t / (1 − ᾱ_t) (Kingma et al. 2021)
 ===================  ==============  ========================================

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from .engine import Derivation, DerivationResult
 
-__all__ = ["register", "names", "get", "all_derivations", "verify", "UnknownDerivationError"]
+__all__ = [
+    "register", "unregister", "temporary", "names", "get", "all_derivations", "verify",
+    "UnknownDerivationError",
+]
 
 _BUILDERS: dict[str, Callable[[], Derivation]] = {}
 _CACHE: dict[str, Derivation] = {}
@@ -37,6 +41,35 @@ def register(name: str) -> Callable[[Callable[[], Derivation]], Callable[[], Der
         return builder
 
     return deco
+
+
+def unregister(name: str) -> None:
+    """Remove ``name`` (and its cached derivation) from the registry."""
+    _load()
+    if name not in _BUILDERS:
+        raise UnknownDerivationError(f"unknown derivation {name!r}; nothing to unregister")
+    del _BUILDERS[name]
+    _CACHE.pop(name, None)
+
+
+@contextmanager
+def temporary(derivation: Derivation) -> Iterator[Derivation]:
+    """Register ``derivation`` for the duration of a ``with`` block (tests, docs examples);
+    a registered name of the same value is restored afterwards."""
+    _load()
+    name = derivation.name
+    saved = (_BUILDERS.get(name), _CACHE.get(name))
+    _BUILDERS[name] = lambda: derivation
+    _CACHE[name] = derivation
+    try:
+        yield derivation
+    finally:
+        _BUILDERS.pop(name, None)
+        _CACHE.pop(name, None)
+        if saved[0] is not None:
+            _BUILDERS[name] = saved[0]
+        if saved[1] is not None:
+            _CACHE[name] = saved[1]
 
 
 def _load() -> None:

@@ -218,3 +218,20 @@ def test_limits_and_integrals_checked_both_ways():
     assert one_step(integral, anti).verify().status is Status.VERIFIED
     pts = sample_points({p}, 8, 3)
     assert not compare(integral, anti + sp.Float("1e-38", 50), pts, 0).agree
+
+
+def test_temporary_registration_restores_the_registry():
+    import dataclasses as dc
+
+    from ddpm_theory.symbolic.derivations import posterior
+    from ddpm_theory.symbolic.notation import beta as b
+
+    before = registry.names()
+    original = registry.get("bayes-posterior")
+    broken = posterior.build(beta_tilde=b)
+    with registry.temporary(broken):
+        assert registry.get("bayes-posterior") is broken
+    assert registry.get("bayes-posterior") is original
+    with registry.temporary(dc.replace(original, name="test-temporary")):
+        assert "test-temporary" in registry.names()
+    assert registry.names() == before
