@@ -55,21 +55,18 @@ def unregister(name: str) -> None:
 @contextmanager
 def temporary(derivation: Derivation) -> Iterator[Derivation]:
     """Register ``derivation`` for the duration of a ``with`` block (tests, docs examples);
-    a registered name of the same value is restored afterwards."""
+    the registry is restored exactly afterwards."""
     _load()
-    name = derivation.name
-    saved = (_BUILDERS.get(name), _CACHE.get(name))
-    _BUILDERS[name] = lambda: derivation
-    _CACHE[name] = derivation
+    saved_builders, saved_cache = dict(_BUILDERS), dict(_CACHE)
+    _BUILDERS[derivation.name] = lambda: derivation
+    _CACHE[derivation.name] = derivation
     try:
         yield derivation
-    finally:
-        _BUILDERS.pop(name, None)
-        _CACHE.pop(name, None)
-        if saved[0] is not None:
-            _BUILDERS[name] = saved[0]
-        if saved[1] is not None:
-            _CACHE[name] = saved[1]
+    finally:  # the registry as it was, order included
+        _BUILDERS.clear()
+        _BUILDERS.update(saved_builders)
+        _CACHE.clear()
+        _CACHE.update(saved_cache)
 
 
 def _load() -> None:
