@@ -4,18 +4,13 @@ Every symbol takes its SymPy assumptions from a :class:`~ddpm_theory.domains.Dom
 (declared once in :mod:`ddpm_theory.domains`); the engine draws the random points
 of its 50-digit numeric check from the same domains.
 
-===================  ==============  ========================================
-symbol               code name       meaning (Ho et al. 2020)
-===================  ==============  ========================================
-β_t                  ``beta``        forward noise variance at step t
-α_t = 1 − β_t        ``alpha``       signal retention at step t
-ᾱ_t = ∏_{s≤t} α_s    ``alpha_bar``   cumulative signal retention
-ᾱ_{t−1}              ``alpha_bar_prev``
-β̃_t                   ``beta_tilde``  posterior variance, Eq. 7
-μ̃_t                   ``mu_tilde``    posterior mean, Eq. 7
-σ_t²                 ``sigma2``      reverse-process variance, Eq. 1/§3.2
-SNR(t)               ``snr``         ᾱ_t / (1 − ᾱ_t) (Kingma et al. 2021)
-===================  ==============  ========================================
+* β_t (``beta``): forward noise variance at step t (Ho et al. 2020, Eq. 2);
+* α_t = 1 − β_t (``alpha``): signal retention at step t;
+* ᾱ_t = ∏_{s≤t} α_s (``alpha_bar``), ᾱ_{t−1} (``alpha_bar_prev``): cumulative retention;
+* β̃_t (``beta_tilde``), μ̃_t (``mu_tilde``): posterior variance and mean
+  (Ho et al. 2020, Eq. 7);
+* σ_t² (``sigma2``): reverse-process variance (Ho et al. 2020, §3.2);
+* SNR(t) = ᾱ_t / (1 − ᾱ_t) (``snr``) (Kingma et al. 2021).
 """
 
 from __future__ import annotations
