@@ -126,6 +126,10 @@ UNIT_OPEN = Domain("unit_open", 0.0, 1.0, description="strictly between 0 and 1"
 UNIT_LEFT_OPEN = Domain("unit_left_open", 0.0, 1.0, hi_open=False, description="in (0, 1]")
 BETA = Domain("beta", 0.0, 1.0, hi_open=False, description="noise variance beta_t")
 ALPHA = Domain("alpha", 0.0, 1.0, description="alpha_t = 1 - beta_t")
+#: ᾱ_t ∈ (0, 1].  A zero-terminal-SNR schedule (Lin et al. 2024) reaches ᾱ_T = 0 at its
+#: last step only: there SNR = 0 and x_0 = (x_t − √(1 − ᾱ) ε)/√ᾱ is undefined, so the
+#: derivations (which divide by √ᾱ_t) are stated for ᾱ > 0, and code that accepts such a
+#: schedule treats t = T explicitly.
 ALPHA_BAR = Domain("alpha_bar", 0.0, 1.0, hi_open=False, description="cumulative product")
 VARIANCE = Domain("variance", 0.0, math.inf, description="a variance")
 TIMESTEP = Domain("t", 1.0, math.inf, lo_open=False, integer=True, description="1 <= t <= T")
