@@ -8,7 +8,7 @@ failures found while reading (kept in the environment so parallel reads merge th
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from typing import Any
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.nodes import Element
@@ -37,7 +37,7 @@ class DdpmDomain(Domain):
     label = "ddpm_theory"
     object_types = {"derivation": ObjType("derivation", "derivation")}
     roles = {"derivation": XRefRole(warn_dangling=True)}
-    initial_data: dict[str, Any] = {
+    initial_data: ClassVar[dict[str, Any]] = {
         "derivations": {},  # name -> (docname, anchor, title, line)
         "failures": [],     # (docname, line, message)
     }

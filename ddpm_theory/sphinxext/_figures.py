@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from docutils import nodes
@@ -33,8 +33,18 @@ from ._state import BuildState, state
 __all__ = ["FIGURES", "FigureError", "FigureDirective", "figure", "elbo_weights",
            "schedules", "AUDIT_API"]
 
+
+class _ModelSpec(TypedDict):
+    """The keys of :data:`MODEL` (a plain dict at runtime)."""
+
+    data: str
+    steps: int
+    T: int
+    seed: int
+
+
 #: the small model shared by the model figures: quick on one CPU thread (seconds)
-MODEL = {"data": "mixture_2d", "steps": 1500, "T": 200, "seed": 0}
+MODEL: _ModelSpec = {"data": "mixture_2d", "steps": 1500, "T": 200, "seed": 0}
 #: the public API the audit figure needs (it fails loudly while that is absent)
 AUDIT_API = ("ddpm_theory.elbo_terms(checkpoint, n, generator=...) -> ElboTerms, and "
              "ElboTerms.plot(path)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy as sp
 from docutils import nodes
@@ -29,7 +29,7 @@ __all__ = [
     "table",
 ]
 
-Cell = str | nodes.Node | Sequence[nodes.Node]
+Cell: TypeAlias = str | nodes.Node | Sequence[nodes.Node]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Cell]], widths: Sequence[int],
@@ -266,11 +266,11 @@ class ReferencesDirective(_Base):
                               f"{src!r}")
                 cited_by.setdefault(src, []).append(name)
         rows = []
-        for key, src in SOURCES.items():
+        for key, source in SOURCES.items():
             link: Cell = "—"
-            if src.url:
-                link = nodes.reference(src.url, src.url, refuri=src.url)
-            rows.append([nodes.strong(key, key), src.reference, link,
+            if source.url:
+                link = nodes.reference(source.url, source.url, refuri=source.url)
+            rows.append([nodes.strong(key, key), source.reference, link,
                          _xrefs(cited_by.get(key, [])) or "—"])
         return [table(["source", "reference (pinned version)", "link", "cited by"], rows,
                       [16, 44, 18, 22], ["ddpm-references"])]
