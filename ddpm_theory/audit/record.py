@@ -148,7 +148,8 @@ class ElboTerms:
             v.update({"t": int(t), "variance_floor": _f(self.variance_floor[j]),
                       "mse_eps": _f(self.mse_eps[j]), "mse_eps_stderr": _f(self.mse_eps_stderr[j]),
                       "lambda_t": _f(self.lambda_t[j])})
-            if self.bayes is not None and self.gap is not None:
+            if (self.bayes is not None and self.bayes_stderr is not None
+                    and self.gap is not None and self.gap_stderr is not None):
                 v["bayes"] = {"nats": _f(self.bayes[j]), "stderr": _f(self.bayes_stderr[j])}
                 v["gap"] = {"nats": _f(self.gap[j]), "stderr": _f(self.gap_stderr[j])}
             trans.append(v)

@@ -62,9 +62,12 @@ def summarize(
         lam = np.divide(weighted, mse, out=np.zeros_like(weighted), where=mse > 0)
     else:
         lam = eps_weight(schedule, reverse_variance(schedule, diffusion.variance))[ts - 2]
-    bayes = bayes_se = gap = gap_se = None
+    bayes_mean: np.ndarray | None = None
+    bayes_se: np.ndarray | None = None
+    gap: np.ndarray | None = None
+    gap_se: np.ndarray | None = None
     if has_bayes:
-        _, bayes, bayes_se, _ = group_by_t(t_slots, trans["bayes"])
+        _, bayes_mean, bayes_se, _ = group_by_t(t_slots, trans["bayes"])
         _, gap, gap_se, _ = group_by_t(t_slots, trans["loss"] - trans["bayes"])
 
     # pointwise L_simple relation over the transition rows
@@ -107,14 +110,14 @@ def summarize(
     for j, t in enumerate(ts):
         viol.append(compare("L_(t-1)", int(t), mean[j] - floor[j], 0.0, floor[j], z,
                             below_kind="below_floor"))
-        if gap is not None:
-            f = compare("L_(t-1)", int(t), gap[j], gap_se[j], bayes[j], z,
+        if gap is not None and gap_se is not None and bayes_mean is not None:
+            f = compare("L_(t-1)", int(t), gap[j], gap_se[j], bayes_mean[j], z,
                         below_kind="below_bayes", above_kind="above_bayes", value_=mean[j])
             (viol if f is not None and f.kind == "below_bayes" else dep).append(f)
-    pairs = []
-    if dec_b is not None:
+    pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if dec_i is not None and dec_b is not None:
         pairs.append(("L_0", dec_i, dec_b))
-    if total_b is not None:
+    if total_i is not None and total_b is not None:
         pairs.append(("total", total_i, total_b))
     for name, a, b in pairs:
         g = value(a - b)
@@ -144,7 +147,8 @@ def summarize(
         decoder=dec.value, prior=value(prior_i), prior_check=prior_check,
         transitions_t=ts, transitions=mean, transitions_stderr=se, transitions_n=n,
         variance_floor=floor, mse_eps=mse, mse_eps_stderr=mse_se, lambda_t=lam,
-        lsimple_residual=lsimple, bayes=bayes, bayes_stderr=bayes_se, gap=gap, gap_stderr=gap_se,
+        lsimple_residual=lsimple, bayes=bayes_mean, bayes_stderr=bayes_se, gap=gap,
+        gap_stderr=gap_se,
         decoder_term=opt(dec_i), decoder_bayes=opt(dec_b),
         decoder_gap=None if dec_b is None or dec_i is None else value(dec_i - dec_b),
         total=opt(total_i), total_bayes=opt(total_b),

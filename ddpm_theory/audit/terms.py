@@ -223,6 +223,7 @@ def elbo_terms(
     if law is not None and tuple(law.event_shape) != tuple(x.shape[1:]):
         law = None
     if dec is DecoderType.DISCRETIZED:
+        assert levels is not None  # a discretized decoder without levels was rejected above
         _check_grid(x, int(levels))
     B, T = int(x.shape[0]), schedule.T
     diffusion = GaussianDiffusion(schedule, param, var)

@@ -64,8 +64,8 @@ def trajectory_bound(
     sa = torch.from_numpy(np.sqrt(schedule.alphas)).to(dev)
     sb = torch.from_numpy(np.sqrt(schedule.betas)).to(dev)
     chain = [x]
-    for i in range(T):  # x_t = √α_t x_{t−1} + √β_t z_t (Ho et al. 2020, Eq. 2), t = i + 1
-        chain.append(sa[i] * chain[-1] + sb[i] * z[i])
+    for k in range(T):  # x_t = √α_t x_{t−1} + √β_t z_t (Ho et al. 2020, Eq. 2), t = k + 1
+        chain.append(sa[k] * chain[-1] + sb[k] * z[k])
     xs = torch.stack(chain)  # (T + 1, B, *event); xs[t] = x_t
     log_b = torch.from_numpy(np.log(schedule.betas)).to(dev)
     D = x[0].numel()
