@@ -114,9 +114,10 @@ def bin_probability(bin_hi: ArrayLike, bin_lo: ArrayLike, decoder_mean: ArrayLik
 
     Computed as a difference of lower-tail masses left of the mean and of upper-tail
     masses right of it, so that neither tail cancels catastrophically."""
+    m = np.asarray(decoder_mean, dtype=np.float64)
     s = np.asarray(decoder_std, dtype=np.float64)
-    zl = (np.asarray(bin_lo, dtype=np.float64) - decoder_mean) / s
-    zh = (np.asarray(bin_hi, dtype=np.float64) - decoder_mean) / s
+    zl = (np.asarray(bin_lo, dtype=np.float64) - m) / s
+    zh = (np.asarray(bin_hi, dtype=np.float64) - m) / s
     return np.where(zl > 0.0, _upper_mass(zl) - _upper_mass(zh),
                     special.ndtr(zh) - special.ndtr(zl))
 
@@ -124,13 +125,17 @@ def bin_probability(bin_hi: ArrayLike, bin_lo: ArrayLike, decoder_mean: ArrayLik
 def lowest_bin_probability(bin_hi: ArrayLike, decoder_mean: ArrayLike,
                            decoder_std: ArrayLike) -> np.ndarray:
     """P(X < bin_hi): the lowest bin extends to -inf (Ho et al. 2020, Eq. 13)."""
-    return special.ndtr((np.asarray(bin_hi, dtype=np.float64) - decoder_mean) / decoder_std)
+    m = np.asarray(decoder_mean, dtype=np.float64)
+    s = np.asarray(decoder_std, dtype=np.float64)
+    return special.ndtr((np.asarray(bin_hi, dtype=np.float64) - m) / s)
 
 
 def highest_bin_probability(bin_lo: ArrayLike, decoder_mean: ArrayLike,
                             decoder_std: ArrayLike) -> np.ndarray:
     """P(X > bin_lo): the highest bin extends to +inf (Ho et al. 2020, Eq. 13)."""
-    return _upper_mass((np.asarray(bin_lo, dtype=np.float64) - decoder_mean) / decoder_std)
+    m = np.asarray(decoder_mean, dtype=np.float64)
+    s = np.asarray(decoder_std, dtype=np.float64)
+    return _upper_mass((np.asarray(bin_lo, dtype=np.float64) - m) / s)
 
 
 def mean_matching_weight(sigma2: ArrayLike) -> np.ndarray:

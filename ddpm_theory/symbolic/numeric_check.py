@@ -182,9 +182,10 @@ def _degree(e: sp.Basic, xs: Any) -> int | None:
         return 1
     if e.is_Add or e.is_Mul:
         parts = [_degree(a, xs) for a in e.args]
-        if any(p is None for p in parts):
+        degrees = [p for p in parts if p is not None]
+        if len(degrees) != len(parts):
             return None
-        return max(parts) if e.is_Add else sum(parts)  # type: ignore[arg-type]
+        return max(degrees) if e.is_Add else sum(degrees)
     if e.is_Pow:
         b = _degree(e.base, xs)
         n = e.exp
