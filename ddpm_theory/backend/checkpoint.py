@@ -16,7 +16,6 @@ exactly beside it), ``parameterization``, ``variance``, ``loss``, ``decoder``,
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +142,8 @@ def _read(p: Path, map_location: str | torch.device) -> dict[str, Any]:
         raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist.")
     try:
         payload = torch.load(p, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the weights-only unpickler also raises KeyError,
+        # IndexError, ... on foreign bytes (a text file gives KeyError); all mean "not plain data"
         raise CheckpointError(
             f"{str(p)!r} is not a ddpm_theory checkpoint (it does not load as plain data: "
             f"{type(exc).__name__})."
