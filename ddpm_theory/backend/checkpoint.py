@@ -197,7 +197,8 @@ def load_checkpoint(
                 f"the checkpoint's model ({cfg['model'].get('class', kind)!r}) is not a registered "
                 "kind; build it yourself and pass it as load_checkpoint(path, model=...)."
             )
-        model = build_model(kind, **cfg["model"]["args"])
+        with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten below;
+            model = build_model(kind, **cfg["model"]["args"])  # keep the global RNG untouched
     weights = payload["ema_weights"] if use_ema else payload["weights"]
     model.load_state_dict(weights)
     model.to(map_location).eval()
