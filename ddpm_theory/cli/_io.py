@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -15,3 +17,10 @@ def refuse_overwrite(path: Path, force: bool) -> str | None:
     if not path.parent.exists():
         return f"the folder {path.parent} does not exist; create it first"
     return None
+
+
+def report_problems(problems: Sequence[str]) -> int:
+    """Print every input problem (so that one run names them all); the exit status."""
+    for msg in problems:
+        print(f"error: {msg}", file=sys.stderr)
+    return 2 if problems else 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import refuse_overwrite, report_problems
 
 #: schedule families the command line offers (Schedule class methods taking T)
 SCHEDULES = ("linear", "cosine", "sigmoid", "quadratic")
@@ -65,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if err:
             problems.append(err)
     if problems:
-        for msg in problems:
-            print(f"error: {msg}", file=sys.stderr)
-        return 2
+        return report_problems(problems)
 
     from ..backend.schedule import Schedule
     from ..backend.train import train

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ddpm_theory.numeric import closed_forms
 from ddpm_theory.numeric.closed_forms import (
     alpha_bar_of_gamma,
     best_eps_error_gaussian_data,
@@ -83,31 +84,7 @@ __all__ = [
     "ScheduleQuantities",
     "generated",
     "schedule_quantities",
-    "q_mean_coef",
-    "q_variance",
-    "posterior_mean_coef_x0",
-    "posterior_mean_coef_xt",
-    "posterior_variance",
-    "posterior_mean_eps_coef_xt",
-    "posterior_mean_eps_coef_eps",
-    "kl_univariate",
-    "prior_term_per_coordinate",
-    "bin_probability",
-    "lowest_bin_probability",
-    "highest_bin_probability",
-    "mean_matching_weight",
-    "variance_mismatch_constant",
-    "snr",
-    "loss_weight_eps",
-    "loss_weight_x0",
-    "loss_weight_v",
-    "loss_weight_eps_snr",
-    "loss_weight_x0_snr",
-    "loss_weight_v_snr",
-    "optimal_sigma2_gaussian_data",
-    "best_eps_error_gaussian_data",
-    "consistency_mutual_information",
-    "alpha_bar_of_gamma",
+    *closed_forms.__all__,
 ]
 
 CODE_NAME: dict[str, str] = {
