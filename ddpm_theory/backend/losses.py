@@ -12,7 +12,7 @@ and L_0 = −log p_θ(x_0|x_1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -195,7 +195,7 @@ def training_losses(
     elif loss is LossType.MEAN_MSE:
         mse = mean_loss(diffusion, x0, x_t, t, pred.mean)
     else:
-        kw = {"decoder": decoder, "levels": levels, "approx_cdf": approx_cdf}
+        kw: dict[str, Any] = {"decoder": decoder, "levels": levels, "approx_cdf": approx_cdf}
         if loss is LossType.VLB:
             vlb = vlb_term(diffusion, pred, x0, x_t, t, **kw)
             return LossTerms(diffusion.T * vlb / D, None, vlb)

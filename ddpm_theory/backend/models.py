@@ -10,7 +10,7 @@ so that a checkpoint can rebuild them from plain data.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -200,7 +200,8 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     to ``load_checkpoint(..., model=...)``)."""
     kind = getattr(model, "kind", None)
     if kind in MODELS and isinstance(model, MODELS[kind]):  # type: ignore[arg-type]
-        return {"kind": kind, "args": dict(model.args)}
+        args: Mapping[str, Any] = getattr(model, "args")  # noqa: B009 - typed read
+        return {"kind": kind, "args": dict(args)}
     cls = type(model)
     return {"kind": None, "class": f"{cls.__module__}.{cls.__qualname__}"}
 

@@ -72,14 +72,15 @@ def _draw(ax: Axes, x: Tensor, ref: Tensor | None = None, lim: float | None = No
         ax.imshow(x[0, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
         return
     if x.shape[1] == 1:
-        bins = np.linspace(-(lim or 4.0), lim or 4.0, 60)
+        bins = np.linspace(-(lim or 4.0), lim or 4.0, 60).tolist()
         if ref is not None:
             ax.hist(ref[:, 0].cpu().numpy(), bins=bins, density=True, alpha=0.4, color="grey")
         ax.hist(x[:, 0].numpy(), bins=bins, density=True, alpha=0.7, color="C0")
         return
     if ref is not None:
-        ax.scatter(*ref[:, :2].cpu().numpy().T, s=2, alpha=0.3, color="grey")
-    ax.scatter(*x[:, :2].numpy().T, s=2, alpha=0.6, color="C0")
+        r = ref[:, :2].cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=2, alpha=0.3, color="grey")
+    ax.scatter(x[:, 0].numpy(), x[:, 1].numpy(), s=2, alpha=0.6, color="C0")
     if lim is not None:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)

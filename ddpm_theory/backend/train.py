@@ -158,7 +158,7 @@ def train(
     data_gen = torch.Generator().manual_seed(data_seed)
     noise_gen = torch.Generator(device=dev).manual_seed(noise_seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    loss_kw = {"loss": loss_type, "decoder": dec, "levels": dataset.levels,
+    loss_kw: dict[str, Any] = {"loss": loss_type, "decoder": dec, "levels": dataset.levels,
                "approx_cdf": approx_cdf, "vlb_weight": vlb_weight}
 
     history: list[float] = []

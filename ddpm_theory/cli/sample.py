@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..backend.checkpoint import CheckpointError, load_checkpoint
     from ..backend.plots import plot_samples
-    from ..backend.sample import sample
+    from ..backend.sample import Trajectory, sample
 
     try:
         ckpt = load_checkpoint(args.checkpoint)
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     x = sample(ckpt, args.n, seed=args.seed)
+    assert not isinstance(x, Trajectory)  # no trajectory was asked for
     if not bool(x.isfinite().all()):
         print("error: the model produced non-finite samples", file=sys.stderr)
         return 1
