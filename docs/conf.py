@@ -31,7 +31,7 @@ if not (DOCS / "proofs" / "index.md").is_file():
 
 project = "ddpm_theory"
 author = "the ddpm_theory authors"
-copyright = "2025, the ddpm_theory authors"  # noqa: A001
+copyright = "2026, the ddpm_theory authors"  # noqa: A001
 release = version = "0.1.0"
 
 extensions = [
