@@ -37,7 +37,6 @@ __all__ = [
     "CheckpointError",
     "FORMAT",
     "FORMAT_VERSION",
-    "check_output_path",
     "save_checkpoint",
     "load_checkpoint",
 ]

@@ -19,13 +19,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .checkpoint import FORMAT, FORMAT_VERSION, Checkpoint, check_output_path, save_checkpoint
+from .checkpoint import FORMAT, FORMAT_VERSION, Checkpoint, save_checkpoint
 from .data import get_dataset
 from .dataset import Dataset
 from .device import resolve_device
 from .enums import DecoderType, LossType, Parameterization, VarianceType
 from .losses import check_loss_variance, training_losses
 from .models import default_model, model_config
+from .paths import check_output_path
 from .process import GaussianDiffusion
 from .schedule import Schedule
 
