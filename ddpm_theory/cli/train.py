@@ -4,72 +4,87 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from pathlib import Path
 
-_CHOICES = {
-    "parameterization": ("eps", "x0", "v", "mean"),
-    "variance": ("beta", "beta_tilde", "learned", "learned_range"),
-    "loss": ("simple", "mean_mse", "x0_mse", "v_mse", "vlb", "hybrid"),
-    "decoder": ("discretized", "gaussian"),
-    "schedule": ("linear", "cosine", "sigmoid", "quadratic"),
-}
+from ._io import refuse_overwrite, report_problems
+
+#: schedule families the command line offers (Schedule class methods taking T)
+SCHEDULES = ("linear", "cosine", "sigmoid", "quadratic")
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``train`` sub-command (torch is imported only when it runs)."""
-    p = subparsers.add_parser(
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
         "train",
-        help="train a small diffusion model on a dataset with a known law",
-        description="Train a denoiser and write a checkpoint (weights + plain-data config).",
+        help="train a small diffusion model and write a checkpoint",
+        description=(
+            "Train a denoiser on a dataset with a known law and write a checkpoint that "
+            "`ddpm-theory audit` and `ddpm-theory sample` read. An existing file is never "
+            "overwritten without --force."
+        ),
     )
-    p.add_argument("--data", required=True, help="dataset name (see 'ddpm-theory train --list')")
-    p.add_argument("--steps", required=True, type=int, help="optimiser steps (>= 1)")
-    p.add_argument("--out", required=True, help="checkpoint file to write (folder must exist)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default auto)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default="mixture_2d", metavar="NAME",
+                   help="dataset name (see --list-data); default mixture_2d")
+    p.add_argument("--list-data", action="store_true", help="list the datasets and exit")
+    p.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
+    p.add_argument("--out", type=Path, help="checkpoint file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing checkpoint")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random stream")
+    p.add_argument("--loss", default="simple",
+                   help="simple, mean_mse, x0_mse, v_mse, vlb or hybrid (default simple)")
+    p.add_argument("--parameterization", default="eps", help="eps, x0, v or mean")
+    p.add_argument("--variance", default="beta",
+                   help="beta, beta_tilde, learned or learned_range")
+    p.add_argument("--schedule", default="linear", choices=SCHEDULES,
+                   help="noise schedule family (default linear, Ho et al. 2020)")
+    p.add_argument("--T", type=int, default=1000, dest="T", help="diffusion steps (default 1000)")
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--ema-decay", type=float, default=0.999)
-    p.add_argument("--T", type=int, default=1000, help="number of diffusion steps (default 1000)")
-    for name in ("loss", "parameterization", "variance", "decoder", "schedule"):
-        p.add_argument(f"--{name}", default=None, help=" | ".join(_CHOICES[name]))
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train; print where the checkpoint went. Bad input: a message and exit status 2."""
-    from ..backend.schedule import get_schedule
+    from ..backend.data import DATASETS
+
+    if args.list_data:
+        for name in DATASETS:
+            print(name)
+        return 0
+    problems = []
+    if args.data not in DATASETS:
+        problems.append(f"unknown dataset {args.data!r}; known datasets: {', '.join(DATASETS)}")
+    if args.steps < 1:
+        problems.append(f"--steps must be a positive integer; got {args.steps}")
+    if args.T < 1:
+        problems.append(f"--T must be a positive integer; got {args.T}")
+    if args.out is None:
+        problems.append("--out FILE is required: where to write the checkpoint")
+    else:
+        err = refuse_overwrite(args.out, args.force)
+        if err:
+            problems.append(err)
+    if problems:
+        return report_problems(problems)
+
+    from ..backend.schedule import Schedule
     from ..backend.train import train
 
     try:
-        schedule = get_schedule(args.schedule or "linear", args.T, **(
-            {"scale_to_T": True} if (args.schedule or "linear") in ("linear", "quadratic") else {}
-        ))
+        schedule = getattr(Schedule, args.schedule)(args.T)
         ckpt = train(
-            args.data,
-            args.steps,
-            schedule=schedule,
-            parameterization=args.parameterization or "eps",
-            variance=args.variance or "beta",
-            loss=args.loss or "simple",
-            decoder=args.decoder,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            ema_decay=args.ema_decay,
-            seed=args.seed,
-            device=args.device,
-            progress=not args.no_progress,
-            out=args.out,
-            force=args.force,
+            args.data, args.steps, schedule=schedule, parameterization=args.parameterization,
+            variance=args.variance, loss=args.loss, batch_size=args.batch_size, lr=args.lr,
+            seed=args.seed, device=args.device, progress=not args.no_progress,
+            out=args.out, force=args.force,
         )
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, IsADirectoryError) as exc:
-        print(f"ddpm-theory train: error: {exc}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    cfg = ckpt.config["train"]
-    print(
-        f"wrote {ckpt.path} ({cfg['steps']} steps on {cfg['device']} in {cfg['seconds']:.1f} s, "
-        f"final loss {cfg['final_loss']:.4f})"
-    )
+    except FloatingPointError as exc:
+        print(f"error: training diverged: {exc}", file=sys.stderr)
+        return 1
+    history = ckpt.loss_history
+    last = float(history[-1]) if len(history) else float("nan")
+    print(f"wrote {args.out} ({args.steps} steps on {args.data}, final loss {last:.4g})")
     return 0
