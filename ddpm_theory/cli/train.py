@@ -37,8 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="beta, beta_tilde, learned or learned_range")
     p.add_argument("--schedule", default="linear", choices=SCHEDULES,
                    help="noise schedule family (default linear, Ho et al. 2020)")
-    p.add_argument("--T", type=int, default=1000, dest="T",
-                   help="diffusion steps (default 1000; linear/quadratic betas scaled by 1000/T)")
+    p.add_argument("--T", type=int, default=1000, dest="T", help="diffusion steps (default 1000)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..backend.train import train
 
     try:
-        # linear/quadratic ends are Ho et al.'s values for T = 1000, scaled by 1000/T so that a
-        # shorter chain still reaches noise (improved-diffusion's get_named_beta_schedule)
-        scaled = {"scale_to_T": True} if args.schedule in ("linear", "quadratic") else {}
-        schedule = getattr(Schedule, args.schedule)(args.T, **scaled)
+        schedule = getattr(Schedule, args.schedule)(args.T)
         ckpt = train(
             args.data, args.steps, schedule=schedule, parameterization=args.parameterization,
             variance=args.variance, loss=args.loss, batch_size=args.batch_size, lr=args.lr,
