@@ -38,10 +38,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--schedule", default="linear", choices=SCHEDULES,
                    help="noise schedule family (default linear, Ho et al. 2020)")
     p.add_argument("--T", type=int, default=1000, dest="T", help="diffusion steps (default 1000)")
+    p.add_argument("--scale-to-T", action="store_true",
+                   help="linear/quadratic only: scale beta_1, beta_T by 1000/T (Ho et al. 2020's "
+                        "values are for T = 1000; valid for T >= 20)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+#: ᾱ_T above this leaves visible signal at t = T: the prior term L_T is then far from 0
+TERMINAL_ALPHA_BAR = 0.01
+
+
+def _note_terminal_signal(schedule, args: argparse.Namespace) -> None:
+    """Say so when the forward chain does not reach noise (it still trains, honestly)."""
+    ab_T = float(schedule.alpha_bar[-1])
+    if ab_T > TERMINAL_ALPHA_BAR:
+        hint = (" --scale-to-T (valid for T >= 20) or" if args.schedule in ("linear", "quadratic")
+                and not args.scale_to_T else "")
+        print(f"note: with --schedule {args.schedule} and --T {args.T}, alpha_bar_T = {ab_T:.3g}: "
+              "the forward chain does not reach noise, so sampling from N(0, I) starts off-law "
+              f"and the prior term L_T is large; use{hint} a larger --T or --schedule cosine.",
+              file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"--steps must be a positive integer; got {args.steps}")
     if args.T < 1:
         problems.append(f"--T must be a positive integer; got {args.T}")
+    if args.scale_to_T and args.schedule not in ("linear", "quadratic"):
+        problems.append(f"--scale-to-T applies to the linear and quadratic schedules, not "
+                        f"{args.schedule!r}")
     if args.out is None:
         problems.append("--out FILE is required: where to write the checkpoint")
     else:
@@ -71,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from ..backend.train import train
 
     try:
-        schedule = getattr(Schedule, args.schedule)(args.T)
+        kw = {"scale_to_T": True} if args.scale_to_T else {}
+        schedule = getattr(Schedule, args.schedule)(args.T, **kw)
+        _note_terminal_signal(schedule, args)
         ckpt = train(
             args.data, args.steps, schedule=schedule, parameterization=args.parameterization,
             variance=args.variance, loss=args.loss, batch_size=args.batch_size, lr=args.lr,

@@ -108,3 +108,26 @@ def test_train_then_audit_from_the_command_line(tmp_path, ckpt, capsys):
         assert {"nats", "bits_per_dim", "stderr"} <= set(report[key])
     table = capsys.readouterr().out
     assert "total" in table.lower()
+
+
+def test_a_chain_that_does_not_reach_noise_is_named(tmp_path, capsys):
+    assert main(["train", "--steps", "2", "--T", "100", "--no-progress",
+                 "--out", str(tmp_path / "a.pt")]) == 0
+    assert "does not reach noise" in capsys.readouterr().err
+    assert main(["train", "--steps", "2", "--T", "100", "--scale-to-T", "--no-progress",
+                 "--out", str(tmp_path / "b.pt")]) == 0
+    assert "does not reach noise" not in capsys.readouterr().err
+    from ddpm_theory.backend.checkpoint import load_checkpoint
+
+    # scaled as in Ho et al. 2020: beta_T = 0.02 * 1000 / T
+    betas = load_checkpoint(tmp_path / "b.pt").diffusion.schedule.betas
+    assert betas[-1] == pytest.approx(0.2, rel=1e-12)
+
+
+def test_scale_to_T_is_refused_where_it_means_nothing(tmp_path, capsys):
+    assert main(["train", "--steps", "2", "--schedule", "cosine", "--scale-to-T",
+                 "--out", str(tmp_path / "c.pt")]) == 2
+    assert "--scale-to-T applies to" in capsys.readouterr().err
+    assert main(["train", "--steps", "2", "--T", "10", "--scale-to-T",
+                 "--out", str(tmp_path / "d.pt")]) == 2
+    assert "must lie in (0, 1]" in capsys.readouterr().err
