@@ -122,7 +122,6 @@ class Derivation:
     cites: tuple[Citation, ...] = ()
     summary: str = ""
     definitions: Mapping[sp.Symbol, sp.Expr] = field(default_factory=lambda: dict(DEFINITIONS))
-    relations: tuple[sp.Expr, ...] = ()  # polynomial premises, each "= 0"
     domains: Mapping[sp.Basic, Domain] = field(default_factory=dict)
     induction_bases: Mapping[sp.Symbol, int] = field(default_factory=dict)
     #: closed forms this derivation establishes, for the numeric layer (lambdify)
@@ -295,7 +294,7 @@ def _check_step(
                                 f"could not evaluate ({type(exc).__name__}: {exc})", "")
     try:
         outcome = is_zero(
-            diff, relations=d.relations, points=points, induction_bases=d.induction_bases,
+            diff, points=points, induction_bases=d.induction_bases,
             fallback_seconds=FALLBACK_SECONDS if num.agree else 0.0,
         )
     except Exception as exc:  # a procedure that cannot run has not shown zero
