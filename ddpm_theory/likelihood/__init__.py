@@ -10,6 +10,7 @@ from .continuous import ContinuousSchedule
 from .exact import exact_eps_model, mixture_log_prob
 from .ode import ode_nll
 from .record import ContinuousBound, OdeNll, OdeSettings, Probe, TraceEstimator
+from .vdm import continuous_bound
 
 __all__ = [
     "ContinuousBound",
@@ -18,6 +19,7 @@ __all__ = [
     "OdeSettings",
     "Probe",
     "TraceEstimator",
+    "continuous_bound",
     "exact_eps_model",
     "mixture_log_prob",
     "ode_nll",
