@@ -142,7 +142,7 @@ class OdeNll:
 
 @dataclass(frozen=True, eq=False)
 class ContinuousBound:
-    """The continuous-time bound (Kingma et al. 2021, Eq. 14 with Eqs. 10–11),
+    """The continuous-time bound (Kingma et al. 2021, Sec. 4, with L_∞ of Eq. 15),
     per example: ``prior`` + ``diffusion`` + ``decoder`` = ``total`` ``(B,)`` nats,
     the diffusion term estimated with ``n_times`` stratified times per example."""
 

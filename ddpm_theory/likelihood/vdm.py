@@ -4,16 +4,16 @@ discrete schedule (:class:`ContinuousSchedule`), on s ∈ [s_0, T].
 
 With z_s = √ᾱ(s) x + √(1 − ᾱ(s)) ε and SNR(s) = ᾱ/(1 − ᾱ) decreasing,
 
-* prior: L_prior = KL(q(z_T|x) ‖ N(0, I)) (Kingma et al. 2021, Eq. 8);
+* prior: L_prior = KL(q(z_T|x) ‖ N(0, I)) (Kingma et al. 2021, Sec. 4);
 * diffusion: L_∞ = −½ ∫_{s_0}^T SNR'(s) E_ε‖x − x̂_θ(z_s; s)‖² ds (Kingma et al.
-  2021, Eq. 14 — there with t ∈ [0, 1]), estimated with n times per example,
+  2021, Eq. 15 — there with t ∈ [0, 1]), estimated with n times per example,
   stratified in log(1 + SNR) (:func:`_slots`);
 * decoder: −log N(x; x̂_θ(z_{s_0}; s_0), SNR(s_0)⁻¹ I) (a Gaussian decoder at the
   start of the chain; s_0 = 1 puts z_{s_0} where the discrete chain's x_1 is).
 
 With ``n_steps = N`` the diffusion term is instead the N-step loss (Kingma et al.
-2021, Eq. 12): (N/2) E_{i ~ U{1..N}}[(SNR(s_{i−1}) − SNR(s_i)) ‖x − x̂_θ(z_{s_i}; s_i)‖²],
-s_i = s_0 + (T − s_0) i/N, which decreases to L_∞ as N grows (their Sec. 4.4).
+2021, Eq. 13 written with x̂): (N/2) E_{i ~ U{1..N}}[(SNR(s_{i−1}) − SNR(s_i)) ‖x − x̂_θ(z_{s_i}; s_i)‖²],
+s_i = s_0 + (T − s_0) i/N, which decreases to L_∞ as N grows (their Sec. 4).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def continuous_bound(
     s0
         Start of the chain in paper time (SNR(s_0) is the largest SNR).
     n_steps
-        None for L_∞; N for the N-step loss of Kingma et al. 2021, Eq. 12.
+        None for L_∞; N for the N-step loss (Kingma et al. 2021, Eq. 13).
     """
     started = time.perf_counter()
     dev = resolve_device(device)
@@ -187,7 +187,7 @@ def gaussian_continuous_bound(cont: ContinuousSchedule, mean: np.ndarray, cov: n
 def gaussian_discrete_diffusion_loss(cont: ContinuousSchedule, cov: np.ndarray, n_steps: int,
                                      s0: float = 1.0) -> float:
     """The N-step diffusion loss of the Bayes-optimal model of N(m, S) (Kingma et al.
-    2021, Eq. 12): ½ Σ_i (SNR(s_{i−1}) − SNR(s_i)) tr Cov(x|z_{s_i})."""
+    2021, Eq. 13): ½ Σ_i (SNR(s_{i−1}) − SNR(s_i)) tr Cov(x|z_{s_i})."""
     eig = np.linalg.eigvalsh(np.asarray(cov, dtype=np.float64))
     s = s0 + (cont.T - s0) * np.arange(n_steps + 1) / n_steps
     snr = cont.snr(s)
