@@ -12,7 +12,8 @@ With z_s = √ᾱ(s) x + √(1 − ᾱ(s)) ε and SNR(s) = ᾱ/(1 − ᾱ) decre
   start of the chain; s_0 = 1 puts z_{s_0} where the discrete chain's x_1 is).
 
 With ``n_steps = N`` the diffusion term is instead the N-step loss (Kingma et al.
-2021, Eq. 13 written with x̂): (N/2) E_{i ~ U{1..N}}[(SNR(s_{i−1}) − SNR(s_i)) ‖x − x̂_θ(z_{s_i}; s_i)‖²],
+2021, Eq. 13 written with x̂):
+(N/2) E_{i ~ U{1..N}}[(SNR(s_{i−1}) − SNR(s_i)) ‖x − x̂_θ(z_{s_i}; s_i)‖²],
 s_i = s_0 + (T − s_0) i/N, which decreases to L_∞ as N grows (their Sec. 4).
 """
 

@@ -55,7 +55,7 @@ def test_n_step_loss_matches_its_closed_form(n_steps: int) -> None:
 
 
 def test_n_step_loss_decreases_to_the_continuous_loss() -> None:
-    # Kingma et al. 2021, Sec. 4.4: more steps, lower loss; the limit is L_inf. For the
+    # Kingma et al. 2021, Sec. 4: more steps, lower loss; the limit is L_inf. For the
     # Bayes model the N-step sum is a right Riemann sum of a decreasing integrand in SNR.
     cov = get_dataset("gaussian").covs[0].numpy()
     inf = gaussian_continuous_bound(CONT, np.zeros(2), cov)["diffusion"]
