@@ -85,15 +85,26 @@ class LikelihoodComparison:
 
         p = check_output_path(path, force)
         rows = self.rows()
-        fig = Figure(figsize=(5.2, 3.2))
-        ax = fig.add_subplot(1, 1, 1)
         k = self.D * _LN2
+        gaps = [r for r in rows if r[3] is not None]
+        fig = Figure(figsize=(8.4 if gaps else 5.2, 3.2))
+        ax = fig.add_subplot(1, 2 if gaps else 1, 1)
         xs = np.arange(len(rows))
         ax.errorbar(xs, [r[1] / k for r in rows], yerr=[2 * r[2] / k for r in rows], fmt="o",
                     capsize=4)
         ax.set_xticks(xs, [r[0] for r in rows])
         ax.set_ylabel("bits per dimension (± 2 SE)")
-        ax.set_title("bound, exact likelihood and truth on the same examples", fontsize=9)
+        ax.set_title("the same examples", fontsize=9)
+        if gaps:
+            ax2 = fig.add_subplot(1, 2, 2)
+            xg = np.arange(len(gaps))
+            ax2.errorbar(xg, [float(r[3] or 0.0) / k for r in gaps],
+                         yerr=[2 * float(r[4] or 0.0) / k for r in gaps], fmt="o", capsize=4,
+                         color="C1")
+            ax2.axhline(0.0, color="k", lw=0.8, ls="--")
+            ax2.set_xticks(xg, [f"{r[0]} − true" for r in gaps])
+            ax2.set_ylabel("paired gap, bits/dim (± 2 SE)")
+            ax2.set_title("gap to the true NLL, paired per example", fontsize=9)
         fig.tight_layout()
         FigureCanvasAgg(fig)
         fig.savefig(p, format="png", dpi=110)
