@@ -39,29 +39,35 @@ def _mixture(law: Dataset) -> GaussianMixture:
     return law
 
 
-def _components(law: GaussianMixture, x: Tensor, ab: float) -> tuple[Tensor, Tensor]:
-    """log w_k N(x; √ᾱ m_k, C_k) ``(B, K)`` and C_k⁻¹(x − √ᾱ m_k) ``(B, K, d)``, differentiable."""
+def _components(law: GaussianMixture, x: Tensor, ab: Tensor) -> tuple[Tensor, Tensor]:
+    """log w_k N(x; √ᾱ m_k, C_k) ``(B, K)`` and C_k⁻¹(x − √ᾱ m_k) ``(B, K, d)`` for a
+    per-row ᾱ ``(B,)``, differentiable in ``x``."""
     d = law.dim
-    C = ab * law.covs + (1.0 - ab) * torch.eye(d, dtype=torch.float64)  # (K, d, d)
+    a = ab.reshape(-1, 1, 1, 1)
+    C = a * law.covs.unsqueeze(0) + (1.0 - a) * torch.eye(d, dtype=torch.float64)  # (B,K,d,d)
     L = torch.linalg.cholesky(C)
-    diff = x.unsqueeze(1) - math.sqrt(ab) * law.means.unsqueeze(0)  # (B, K, d)
-    sol = torch.cholesky_solve(diff.unsqueeze(-1), L.unsqueeze(0)).squeeze(-1)
-    logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)  # (K,)
-    log_n = -0.5 * (d * _LOG_2PI + logdet.unsqueeze(0) + (diff * sol).sum(-1))
+    diff = x.unsqueeze(1) - ab.sqrt().reshape(-1, 1, 1) * law.means.unsqueeze(0)  # (B, K, d)
+    sol = torch.cholesky_solve(diff.unsqueeze(-1), L).squeeze(-1)
+    logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)  # (B, K)
+    log_n = -0.5 * (d * _LOG_2PI + logdet + (diff * sol).sum(-1))
     return torch.log(law.weights).unsqueeze(0) + log_n, sol
 
 
 def mixture_log_prob(law: Dataset, x: Tensor, alpha_bar: float) -> Tensor:
     """log q(x_t) at one ᾱ, shape ``(B,)`` float64, differentiable in ``x``."""
-    logc, _ = _components(_mixture(law), x.to(torch.float64).reshape(x.shape[0], -1), alpha_bar)
+    z = x.to(torch.float64).reshape(x.shape[0], -1)
+    logc, _ = _components(_mixture(law), z, torch.full((z.shape[0],), float(alpha_bar),
+                                                       dtype=torch.float64))
     return torch.logsumexp(logc, dim=1)
 
 
-def _eps(mix: GaussianMixture, cont: ContinuousSchedule, x: Tensor, s: float) -> Tensor:
-    """E[ε | x_s] = √(1 − ᾱ) Σ_k r_k C_k⁻¹(x − √ᾱ m_k) at one time s."""
-    logc, sol = _components(mix, x, float(cont.alpha_bar(s)))
+def _eps(mix: GaussianMixture, cont: ContinuousSchedule, x: Tensor, s: np.ndarray) -> Tensor:
+    """E[ε | x_s] = √(1 − ᾱ) Σ_k r_k C_k⁻¹(x − √ᾱ m_k), each row at its own time s."""
+    ab = torch.from_numpy(cont.alpha_bar(s)).to(x.device)
+    om = torch.from_numpy(cont.one_minus_alpha_bar(s)).to(x.device)
+    logc, sol = _components(mix, x, ab)
     r = torch.softmax(logc, dim=1).unsqueeze(-1)
-    return math.sqrt(float(cont.one_minus_alpha_bar(s))) * (r * sol).sum(1)
+    return om.sqrt().unsqueeze(-1) * (r * sol).sum(1)
 
 
 def exact_eps_model(
@@ -78,15 +84,7 @@ def exact_eps_model(
 
     def model(x_t: Tensor, t: Tensor) -> Tensor:
         x = x_t.to(torch.float64).reshape(x_t.shape[0], -1)
-        ts = np.asarray(t.detach().cpu().to(torch.float64).reshape(-1).numpy())
-        times = np.unique(ts)
-        if times.size == 1:
-            out = _eps(mix, cont, x, float(times[0]))
-        else:
-            out = torch.empty_like(x)
-            for s in times:
-                rows = torch.from_numpy(ts == s).to(x.device)
-                out = out.index_put((rows,), _eps(mix, cont, x[rows], float(s)))
-        return out.reshape(x_t.shape).to(x_t.dtype)
+        ts = t.detach().cpu().to(torch.float64).reshape(-1).expand(x.shape[0]).numpy()
+        return _eps(mix, cont, x, ts).reshape(x_t.shape).to(x_t.dtype)
 
     return model

@@ -15,7 +15,7 @@ from ddpm_theory.cli import main
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("ckpt") / "mix.pt"
-    train("mixture_2d", 300, schedule=Schedule.linear(50, scale_to_T=False, beta_end=0.2),
+    train("mixture_2d", 150, schedule=Schedule.linear(50, scale_to_T=False, beta_end=0.2),
           batch_size=256, progress=False, out=out, seed=0)
     return str(out)
 

@@ -23,9 +23,9 @@ CONT = ContinuousSchedule(SCHEDULE)
 B = 1000
 
 
-def _run(name: str, n_steps: int | None = None, seed: int = 0):
+def _run(name: str, n_steps: int | None = None, seed: int = 0, n: int = B):
     law = get_dataset(name)
-    x = law.sample(B, torch.Generator().manual_seed(seed), dtype=torch.float64)
+    x = law.sample(n, torch.Generator().manual_seed(seed), dtype=torch.float64)
     rec = continuous_bound(exact_eps_model(law, SCHEDULE), x, SCHEDULE, n_times=8,
                            n_steps=n_steps, generator=torch.Generator().manual_seed(seed + 1))
     return law, rec
@@ -68,7 +68,7 @@ def test_n_step_loss_decreases_to_the_continuous_loss() -> None:
 @pytest.mark.parametrize("name", ["mixture_1d", "mixture_2d", "ring8"])
 def test_continuous_bound_lies_above_the_entropy(name: str) -> None:
     # a valid bound on -log p of a normalised model: its mean exceeds H(x0); one-sided
-    law, rec = _run(name)
+    law, rec = _run(name, n=300)
     m, se = rec.value("total")
     ent = law.entropy()
     assert m >= ent.value - ent.abs_error - z_threshold(1e-6, 1, two_sided=False) * se
