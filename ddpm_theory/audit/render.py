@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend.paths import check_output_path
+from ..backend.paths import check_output_path, write_output
 
 if TYPE_CHECKING:
     from .record import ElboTerms, Value
@@ -143,5 +143,4 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
                  transform=ax2.transAxes)
     ax2.set_title("cumulative bound")
     fig.tight_layout()
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(p, lambda f: fig.savefig(f, format="png", dpi=100), force)

@@ -16,7 +16,6 @@ exactly beside it), ``parameterization``, ``variance``, ``loss``, ``decoder``,
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from .data import DATASETS, get_dataset
 from .dataset import Dataset
 from .enums import DecoderType, LossType
 from .models import MODELS, build_model
-from .paths import check_output_path
+from .paths import write_output
 from .process import GaussianDiffusion
 from .schedule import Schedule
 
@@ -118,22 +117,10 @@ def _check_plain(obj: Any, where: str = "config") -> None:
 
 
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any], force: bool) -> Path:
-    """Write ``payload`` (checked to be plain data); never overwrites unless ``force``."""
+    """Write ``payload`` (checked to be plain data) whole or not at all
+    (:func:`~ddpm_theory.backend.paths.write_output`); never overwrites unless ``force``."""
     _check_plain(payload, "checkpoint")
-    p = check_output_path(path, force)
-    if not force:
-        with open(p, "xb") as f:  # exclusive creation: never clobbers a file made meanwhile
-            torch.save(payload, f)
-        return p
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    return write_output(path, lambda f: torch.save(payload, f), force)
 
 
 def _read(p: Path, map_location: str | torch.device) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import BAD_INPUT, FAILED, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _error(msg: str) -> int:
+def _error(msg: str, status: int = BAD_INPUT) -> int:
     print(f"error: {msg}", file=sys.stderr)
-    return 2
+    return status
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,9 +97,14 @@ def run(args: argparse.Namespace) -> int:
             return _error(str(exc))
     print(terms.table(args.max_rows))
     if args.json is not None:
-        args.json.write_text(terms.to_json() + "\n")
+        err = write_text(args.json, terms.to_json() + "\n", args.force)
+        if err:
+            return _error(err, FAILED)
         print(f"wrote {args.json}")
     if args.plot is not None:
-        terms.plot(args.plot, force=True)  # refuse_overwrite already checked it
+        try:
+            terms.plot(args.plot, force=args.force)
+        except OSError as exc:
+            return _error(str(exc), FAILED)
         print(f"wrote {args.plot}")
     return 0 if terms.ok else 1

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import FAILED, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,8 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         status = _check(cat, shown)
     if args.json is not None:
-        args.json.write_text(json.dumps([e.to_dict() for e in shown], indent=2,
-                                        ensure_ascii=False) + "\n")
+        err = write_text(args.json, json.dumps([e.to_dict() for e in shown], indent=2,
+                                               ensure_ascii=False) + "\n", args.force)
+        if err:
+            return error(err, FAILED)
     return status
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite, report_problems
+from ._io import FAILED, error, refuse_overwrite, report_problems, write_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,8 +56,15 @@ def run(args: argparse.Namespace) -> int:
         print("error: the model produced non-finite samples", file=sys.stderr)
         return 1
     if suffix == ".npy":
-        np.save(args.out, x.cpu().numpy())
+        arr = x.cpu().numpy()
+        err = write_file(args.out, lambda f: np.save(f, arr), args.force)
     else:
-        plot_samples(args.out, x.cpu(), data=ckpt.dataset, seed=args.seed, force=args.force)
+        try:
+            plot_samples(args.out, x.cpu(), data=ckpt.dataset, seed=args.seed, force=args.force)
+            err = None
+        except OSError as exc:
+            err = str(exc)
+    if err:
+        return error(err, FAILED)
     print(f"wrote {args.n} samples to {args.out}")
     return 0

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import FAILED, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
 
+    if args.jobs < 0:
+        return error("--jobs must be >= 0 (0 means one per CPU core)")
     import time
 
     wall0 = time.perf_counter()
@@ -81,9 +83,6 @@ def run(args: argparse.Namespace) -> int:
               f"{'seconds':>7}  methods")
     print(header)
     print("-" * len(header))
-    if args.jobs < 0:
-        print("error: --jobs must be >= 0 (0 means one per CPU core)", file=sys.stderr)
-        return 2
     for res in _verify_all(selected, args.seed, args.jobs):
         results.append(res)
         mark = "" if res.ok else "   <-- UNEXPECTED"
@@ -105,5 +104,8 @@ def run(args: argparse.Namespace) -> int:
           f"{total:.2f} s of checking in {time.perf_counter() - wall0:.2f} s wall; "
           f"{len(results) - len(bad)} as expected, {len(bad)} not")
     if args.json is not None:
-        args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+        err = write_text(args.json, json.dumps([r.to_dict() for r in results], indent=2) + "\n",
+                         args.force)
+        if err:
+            return error(err, FAILED)
     return 0 if not bad else 1
