@@ -88,6 +88,7 @@ def text_table(r: ElboTerms, max_rows: int | None = None) -> str:
                  f"relation L = lambda*MSE + C: max relative residual {r.lsimple_residual:.2g}")
     lines.append(f"flags at one-sided z = {r.z:.3g} (false-alarm budget {r.false_alarm:g}); "
                  f"{r.n_model_evals} model evaluations, {r.seconds:.2f} s")
+    lines.extend(f"note: {n}" for n in r.notes)
     for f in r.violations:
         lines.append(f"VIOLATION {f.kind}: {f.message}")
     shown = r.departures[:10]

@@ -10,6 +10,7 @@ transitions are all evaluated, or sampled (:mod:`~ddpm_theory.audit.plan`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -130,6 +131,7 @@ def elbo_terms(
     generator: torch.Generator | None = None,
     false_alarm: float = 1e-3,
     progress: Callable[[int], Any] | None = None,
+    schedule_override: bool = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
 
@@ -176,6 +178,10 @@ def elbo_terms(
         the comparisons to give the one-sided threshold ``z`` of the record.
     progress
         Called with the number of rows done after each model call.
+    schedule_override
+        Audit a checkpoint under a ``schedule`` other than its own (the model then
+        runs on inputs outside its training range); refused unless ``True``, and the
+        record's ``notes`` then say so.
 
     Returns
     -------
@@ -193,6 +199,7 @@ def elbo_terms(
     started = time.perf_counter()
     dev = resolve_device(device)
     fn, ck = _resolve_source(model, dev)
+    notes = _schedule_notes(schedule, ck.get("schedule"), schedule_override)
     schedule = schedule if schedule is not None else ck.get("schedule")
     if not isinstance(schedule, Schedule):
         raise AuditError("give the schedule the model was trained with (a Schedule).")
@@ -246,12 +253,27 @@ def elbo_terms(
     noise = _noise_fn(nodes, x.shape[1:], gen)
     res = ev.run(rows["idx"], rows["t"], noise)
     prior_torch = prior_kl(diffusion, x).cpu().numpy()
-    return summarize(
+    record = summarize(
         res, plan, dweights, x, schedule, diffusion, dec, law, prior_torch,
         mode=mode, bayes=bayes_law is not None, false_alarm=false_alarm,
         n_model_evals=ev.n_model_evals,
         seconds=time.perf_counter() - started,
     )
+    return dataclasses.replace(record, notes=notes) if notes else record
+
+
+def _schedule_notes(given: Schedule | None, own: Schedule | None,
+                    override: bool) -> tuple[str, ...]:
+    """Refuse a schedule other than the checkpoint's unless overridden; the note if so."""
+    if given is None or own is None or (
+            given.T == own.T and np.array_equal(given.betas, own.betas)):
+        return ()
+    what = (f"the schedule given ({given!r}) differs from the checkpoint's ({own!r}), "
+            "so the model would run on inputs outside its training range")
+    if not override:
+        raise AuditError(f"{what}; pass schedule_override=True to audit it under that "
+                         "schedule anyway (the record then says so).")
+    return (f"schedule overridden: {what}.",)
 
 
 def _make_plan(timesteps: Any, K: int | None, proposal: Any, B: int, T: int,
