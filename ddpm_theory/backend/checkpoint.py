@@ -38,6 +38,7 @@ __all__ = [
     "FORMAT_VERSION",
     "save_checkpoint",
     "load_checkpoint",
+    "read_payload",
 ]
 
 FORMAT = "ddpm_theory.checkpoint"
@@ -123,7 +124,8 @@ def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any], force
     return write_output(path, lambda f: torch.save(payload, f), force)
 
 
-def _read(p: Path, map_location: str | torch.device) -> dict[str, Any]:
+def read_payload(p: Path, map_location: str | torch.device) -> dict[str, Any]:
+    """The raw plain-data payload of a checkpoint file (header and version checked)."""
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist.")
     try:
@@ -269,7 +271,7 @@ def load_checkpoint(
         with a bad field (named).
     """
     p = Path(path)
-    payload = _read(p, map_location)
+    payload = read_payload(p, map_location)
     f = _Fields(p)
     _check_fields(f, payload)
     cfg = payload["config"]
