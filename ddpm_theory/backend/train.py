@@ -49,7 +49,14 @@ LR_MAX = 1.0
 
 
 class TrainingDiverged(FloatingPointError):
-    """The training loss or the weights became NaN/Inf; no checkpoint is written."""
+    """The training loss or the weights became NaN/Inf; no checkpoint is written.
+    ``what`` names what became non-finite, ``step`` the step by which it had."""
+
+    def __init__(self, what: str, step: int, lr: float) -> None:
+        self.what, self.step, self.lr = what, step, lr
+        super().__init__(f"{what} became non-finite by step {step}; lower the learning rate "
+                         f"(lr = {lr:g}) or check the data and model. No checkpoint was "
+                         "written for this step.")
 
 
 def default_schedule() -> Schedule:
@@ -139,16 +146,12 @@ def _payload(run: _Run) -> dict[str, Any]:
 def _check_finite(run: _Run, bad_loss: Tensor, last: Tensor) -> None:
     """Stop with :class:`TrainingDiverged` if a loss since the last check or a weight is
     NaN/Inf (checked every ``log_every`` steps and before any save)."""
+    lr = run.config["train"]["lr"]
     if bool(bad_loss):
-        raise TrainingDiverged(
-            f"the training loss became non-finite by step {run.step} (last loss "
-            f"{float(last):.4g}); lower the learning rate (lr = {run.config['train']['lr']:g}) "
-            "or check the data and model. No checkpoint was written for this step.")
+        raise TrainingDiverged(f"the training loss (last {float(last):.4g})", run.step, lr)
     for name, p in run.net.named_parameters():
         if not bool(torch.isfinite(p).all()):
-            raise TrainingDiverged(
-                f"weight {name!r} became non-finite by step {run.step}; lower the learning rate "
-                f"(lr = {run.config['train']['lr']:g}). No checkpoint was written for this step.")
+            raise TrainingDiverged(f"weight {name!r}", run.step, lr)
 
 
 def _save(run: _Run, out: Path | None, force: bool) -> None:
