@@ -4,8 +4,9 @@ without ``force``.
 Every file the library writes (checkpoints, JSON records, PNG pictures, NPY arrays,
 catalogue exports) goes through :func:`write_output`:
 
-1. the bytes are written to a temporary file in the target's own folder (same file
-   system, so publishing is a rename, never a copy) and ``fsync``'d;
+1. the bytes (serialised in memory first) are written to a temporary file in the
+   target's own folder (same file system, so publishing is a rename, never a copy) and
+   ``fsync``'d;
 2. the temporary file is published atomically: with ``os.link`` when nothing may be
    overwritten (the link fails if the target appeared meanwhile: no race), with
    ``os.replace`` under ``force``;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -142,8 +144,10 @@ def write_output(
     folder = p.parent if str(p.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
     try:
+        buf = io.BytesIO()  # serialise first: a writer that streams into the file (torch.save,
+        write(buf)  # numpy's fwrite) turns a failed write into its own error, hiding the cause
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            f.write(buf.getbuffer())
             f.flush()
             os.fsync(f.fileno())
         _publish(tmp, p, force)

@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+import ddpm_theory.outputs as outputs
 from ddpm_theory.outputs import OutputError, check_output_path, write_output, write_text_output
 
 
@@ -48,18 +49,29 @@ def test_a_file_created_meanwhile_is_not_clobbered(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError("writer failed")])
+@pytest.mark.parametrize("where", ["writer", "fsync"])
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), RuntimeError("failed")])
 @pytest.mark.parametrize("force", [False, True])
-def test_interrupted_write_leaves_previous_file_and_no_partial(tmp_path, exc, force):
+def test_interrupted_write_leaves_previous_file_and_no_partial(tmp_path, monkeypatch, exc,
+                                                                force, where):
+    """Interrupted while serialising, or after the bytes reached the temporary file (at
+    fsync): the target keeps its previous content and no partial file remains."""
     target = tmp_path / "model.pt"
     if force:
         target.write_bytes(b"previous good file")
 
     def write(f):
-        f.write(b"x" * 10_000)  # a partial file exists on disk at this point
+        f.write(b"x" * 10_000)
+        if where == "writer":
+            raise exc
+
+    def fsync(fd):
+        assert os.fstat(fd).st_size == 10_000  # the partial file is on disk now
         raise exc
 
-    with pytest.raises(type(exc) if isinstance(exc, BaseException) else exc):
+    if where == "fsync":
+        monkeypatch.setattr(outputs.os, "fsync", fsync)
+    with pytest.raises(type(exc)):
         write_output(target, write, force=force)
     if force:
         assert target.read_bytes() == b"previous good file"

@@ -3,6 +3,7 @@ report a problem (a line on stderr, no traceback)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,3 +51,16 @@ def write_text(path: Path, text: str, force: bool) -> str | None:
     """:func:`write_file` for UTF-8 text."""
     data = text.encode("utf-8")
     return write_file(path, lambda f: f.write(data), force)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to every option whose default is a value (not None, not an
+    off switch) and whose help does not state it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        d = action.default
+        if d is None or d is False or d is argparse.SUPPRESS or "default" in text:
+            return text
+        shown = ",".join(map(str, d)) if isinstance(d, (tuple, list)) else d
+        return f"{text} (default: {shown})"

@@ -11,14 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._io import BAD_INPUT, FAILED, refuse_overwrite, write_text
+from ._io import BAD_INPUT, FAILED, DefaultsHelpFormatter, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit",
         help="audit a checkpoint's ELBO term by term against the derived bounds",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Estimate L_T, every L_(t-1) and L_0 of a checkpoint written by 'ddpm-theory train' "
             "on N examples of its data law (or --data), with standard errors, Bayes-optimal "

@@ -7,13 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import FAILED, error, refuse_overwrite, write_text
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "catalogue",
         help="list the catalogued claims of the sources and their verdicts",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Print the catalogue of claims (proofs/catalogue.toml) with counts per source "
             "and verdict. --check recomputes every derivation-decided verdict and exits "

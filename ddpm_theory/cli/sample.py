@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._io import FAILED, error, refuse_overwrite, report_problems, write_file
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, report_problems, write_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample",
         help="draw samples from a trained checkpoint (.npy array or .png picture)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         description="Ancestral sampling (Ho et al. 2020, Algorithm 2) from a checkpoint.",
     )
     p.add_argument("checkpoint", type=Path, metavar="CKPT")

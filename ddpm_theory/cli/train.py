@@ -7,7 +7,7 @@ import math
 import sys
 from pathlib import Path
 
-from ._io import FAILED, error, refuse_overwrite, report_problems
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, report_problems
 
 #: schedule families the command line offers (Schedule class methods taking T)
 SCHEDULES = ("linear", "cosine", "sigmoid", "quadratic")
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a small diffusion model and write a checkpoint",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Train a denoiser on a dataset with a known law and write a checkpoint that "
             "`ddpm-theory audit` and `ddpm-theory sample` read. An existing file is never "

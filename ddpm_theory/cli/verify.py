@@ -7,13 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import FAILED, error, refuse_overwrite, write_text
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
         help="verify registered derivations step by step",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Check every step of the named (default: all) derivations symbolically and at "
             "50 digits. Exit status 0 only when every verdict is the expected one."
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the registered names and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
     p.add_argument("-j", "--jobs", type=int, default=0,
-                   help="worker processes (default 0: one per CPU core; 1: in this process)")
+                   help="worker processes (0: one per CPU core; 1: in this process)")
     p.set_defaults(func=run)
 
 
