@@ -167,6 +167,9 @@ def _loop(run: _Run, steps: int, *, save_every: int | None, out: Path | None, fo
     bad = torch.zeros((), dtype=torch.bool, device=dev)
     value = torch.zeros((), device=dev)
     started = time.perf_counter() - run.seconds
+    ema_params, net_params = list(run.ema.parameters()), list(run.net.parameters())
+    assert len(ema_params) == len(net_params)  # the EMA is a copy of the network
+    buffers = list(zip(run.ema.buffers(), run.net.buffers(), strict=True))
     run.net.train()
     with tqdm(total=steps, initial=run.step, disable=not progress, desc="train",
               unit="step") as bar:
@@ -182,9 +185,8 @@ def _loop(run: _Run, steps: int, *, save_every: int | None, out: Path | None, fo
             bad |= ~torch.isfinite(value.detach())
             with torch.no_grad():
                 decay = min(ema_decay, (1.0 + run.step) / (10.0 + run.step))
-                for p_ema, p in zip(run.ema.parameters(), run.net.parameters(), strict=True):
-                    p_ema.lerp_(p, 1.0 - decay)
-                for b_ema, b in zip(run.ema.buffers(), run.net.buffers(), strict=True):
+                torch._foreach_lerp_(ema_params, net_params, 1.0 - decay)
+                for b_ema, b in buffers:
                     b_ema.copy_(b)
             saving = run.step == steps or (save_every is not None and run.step % save_every == 0)
             if run.step % log_every == 0 or saving:
