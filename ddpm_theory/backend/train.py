@@ -167,7 +167,8 @@ def _loop(run: _Run, steps: int, *, save_every: int | None, out: Path | None, fo
     bad = torch.zeros((), dtype=torch.bool, device=dev)
     value = torch.zeros((), device=dev)
     started = time.perf_counter() - run.seconds
-    ema_params, net_params = list(run.ema.parameters()), list(run.net.parameters())
+    ema_params: list[Tensor] = list(run.ema.parameters())
+    net_params: list[Tensor] = list(run.net.parameters())
     assert len(ema_params) == len(net_params)  # the EMA is a copy of the network
     buffers = list(zip(run.ema.buffers(), run.net.buffers(), strict=True))
     run.net.train()
