@@ -179,3 +179,17 @@ def test_every_bad_checkpoint_field_is_named(tmp_path, good, case):
 
 def test_the_good_checkpoint_loads(good):
     assert np.isfinite(load_checkpoint(good).loss_history.numpy()).all()
+
+
+# -- schedules: each bad input named ------------------------------------------------------
+@pytest.mark.parametrize("make, message", [
+    (lambda: Schedule.quadratic(100, -1e-4), r"beta_start must be a number in \(0, 1\]"),
+    (lambda: Schedule.linear(100, 1e-4, 2.0), r"beta_end must be a number in \(0, 1\]"),
+    (lambda: Schedule.linear(20000, 0.5, 0.9), r"alpha_bar underflows float64 at t = \d+"),
+    (lambda: Schedule.from_betas([0.5, 1e-20]), r"below float64 resolution"),
+])
+def test_schedule_errors_name_the_problem(make, message):
+    from ddpm_theory.backend.schedule import ScheduleError
+
+    with pytest.raises(ScheduleError, match=message):
+        make()
