@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print at most R transition rows (default: all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--likelihood", default="elbo", choices=["elbo", "ode", "both"],
-                   help="the bound (elbo), the exact NLL by the probability-flow ODE (ode), or "
+                   help="the bound (elbo), the exact NLL by the probability flow ODE (ode), or "
                         "both side by side with the true NLL where the law has a density")
     p.add_argument("--steps", type=int, metavar="K",
                    help="audit the bound of the K-step respaced sub-chain (Nichol & Dhariwal "
