@@ -404,7 +404,7 @@ def _verdict(where: str, step: Step, outcome: Outcome, num: NumericComparison
         return Status.VERIFIED, f"{where}: verified"
     why = []
     if not outcome.zero:
-        why.append(f"symbolic: {_short(outcome.residual)} ({outcome.note})")
+        why.append(f"symbolic remainder {_short(outcome.residual)} ({outcome.note})")
     if not num.agree:
         why.append(
             f"numeric disagreement {num.max_rel:.3g} at {num.worst_point}: "
