@@ -144,7 +144,7 @@ def certify_nonnegative(e: Any, lookup: DomainLookup) -> Certificate:
             via_lemma = _log_terms_as_lemma(e, lookup)
             if via_lemma.ok:
                 return via_lemma
-        if decide_sign(e, lookup) <= 0:
+        if decide_sign(e, lookup, strict=False) <= 0:
             return parts
     if isinstance(e, sp.Pow):
         if e.exp.is_Integer and e.exp.is_even and _real(e.base, lookup):
@@ -159,7 +159,7 @@ def certify_nonnegative(e: Any, lookup: DomainLookup) -> Certificate:
         return _named(certify_nonnegative(e.function, lookup), "sum")
     if isinstance(e, sp.Integral):
         return _integral(e, lookup)
-    if decide_sign(e, lookup) > 0:
+    if decide_sign(e, lookup, strict=False) > 0:
         return Certificate(True, ["sign"])
     return Certificate(False, reason=f"could not prove {e} ≥ 0 on the declared domain")
 

@@ -469,7 +469,8 @@ def _refuse_look_alikes(where: str, prev: Any, step: Step) -> None:
     """Two different symbols (or function classes) of one name in one step are an error:
     they print alike but are different quantities to every check."""
     seen: dict[str, Any] = {}
-    for e in _flat(prev) + _flat(step.expr) + ([step.gap] if step.gap is not None else []):
+    for e in (_flat(prev) + _flat(step.expr) + list(step.wrt)
+              + ([step.gap] if step.gap is not None else [])):
         e = sp.sympify(e)
         atoms = e.atoms(sp.Symbol) | {type(f) for f in e.atoms(sp.core.function.AppliedUndef)}
         for a in atoms:

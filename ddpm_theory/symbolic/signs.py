@@ -39,25 +39,28 @@ __all__ = ["decide_sign", "DomainLookup"]
 DomainLookup = Callable[[sp.Basic], "Domain | None"]
 
 
-def decide_sign(f: sp.Expr, domain_of: DomainLookup) -> int:
-    """+1 if f > 0, −1 if f < 0 on the whole declared domain; 0 when not proved."""
+def decide_sign(f: sp.Expr, domain_of: DomainLookup, strict: bool = True) -> int:
+    """+1 if f > 0, −1 if f < 0 on the whole declared domain; 0 when not proved.  With
+    ``strict=False``, +1 / −1 mean f ≥ 0 / f ≤ 0 (the numerator may vanish)."""
     f = sp.sympify(f)
-    if f.is_positive:
+    if f.is_positive or (not strict and f.is_nonnegative):
         return 1
-    if f.is_negative:
+    if f.is_negative or (not strict and f.is_nonpositive):
         return -1
     if f.is_number:
         return 0
     num, den = sp.fraction(sp.cancel(sp.together(f)))
-    sn = _poly_sign(num, domain_of)
+    sn = _poly_sign(num, domain_of, strict)
     if sn == 0:
         return 0
     sd = _poly_sign(den, domain_of)
     return sn * sd
 
 
-def _poly_sign(p: sp.Expr, domain_of: DomainLookup) -> int:
+def _poly_sign(p: sp.Expr, domain_of: DomainLookup, strict: bool = True) -> int:
     if p.is_number:
+        if not strict and p.is_zero:
+            return 1
         return 1 if p.is_positive else -1 if p.is_negative else 0
     gens, closed, cases = _parametrise(p, domain_of)
     if gens is None:
@@ -66,7 +69,7 @@ def _poly_sign(p: sp.Expr, domain_of: DomainLookup) -> int:
     for case in cases:
         q = sp.together(p.xreplace(case))
         qn, qd = sp.fraction(sp.cancel(q))
-        s = _nonneg_coeff_sign(qn, gens, closed) * _nonneg_coeff_sign(qd, gens, closed)
+        s = _nonneg_coeff_sign(qn, gens, closed, strict) * _nonneg_coeff_sign(qd, gens, closed)
         if s == 0:
             return 0
         signs.add(s)
@@ -149,13 +152,16 @@ def _atom_positive(a: sp.Basic, domain_of: DomainLookup) -> bool:
     return False
 
 
-def _nonneg_coeff_sign(q: sp.Expr, gens: list[sp.Symbol], closed: set[sp.Symbol]) -> int:
-    """+1 (−1) when every coefficient of q in ``gens`` is ≥ 0 (≤ 0) and q does not vanish
-    identically with the possibly-zero generators set to 0; else 0."""
+def _nonneg_coeff_sign(q: sp.Expr, gens: list[sp.Symbol], closed: set[sp.Symbol],
+                       strict: bool = True) -> int:
+    """+1 (−1) when every coefficient of q in ``gens`` is ≥ 0 (≤ 0) and, if ``strict``, q
+    does not vanish identically with the possibly-zero generators set to 0; else 0."""
     present = [g for g in gens if g in q.free_symbols]
     if q.free_symbols - set(gens):
         return 0
     if not present:
+        if not strict and q.is_zero:
+            return 1
         return 1 if q.is_positive else -1 if q.is_negative else 0
     poly = sp.Poly(sp.expand(q), *present)
     coeffs = poly.coeffs()
@@ -165,5 +171,7 @@ def _nonneg_coeff_sign(q: sp.Expr, gens: list[sp.Symbol], closed: set[sp.Symbol]
         sign = -1
     else:
         return 0
+    if not strict:
+        return sign
     at_zero = sp.expand(q.xreplace({g: 0 for g in present if g in closed}))
     return sign if at_zero != 0 else 0
