@@ -58,7 +58,6 @@ def build() -> Derivation:
             ),
         ),
         definitions={},
-        exports={"log_gap": g},
     )
 
 
