@@ -24,14 +24,14 @@ ICOV = "instantaneous-change-of-variables"
 RESPACED = "respaced-chain-marginals"
 CHEN, SONG, ND = "Chen et al. 2018", "Song et al. 2021", "Nichol & Dhariwal 2021"
 
-h = sym("h", REAL, r"h")
+h = sym("h_icv", REAL, r"h")
 j11, j12, j21, j22 = (sym(f"J{a}{b}", REAL, rf"J_{{{a}{b}}}") for a, b in
                       ((1, 1), (1, 2), (2, 1), (2, 2)))
 x1, x2, x = (sym(n, REAL, latex) for n, latex in (("x1", "x_1"), ("x2", "x_2"), ("x", "x")))
 beta = sym("beta_s", POSITIVE, r"\beta(s)")
 sigma = sym("sigma_s", UNIT_OPEN, r"\sigma(s)")
-a_coef = tuple(sym(f"a{k}", REAL, rf"a_{k}") for k in range(6))
-s_time = sym("s", POSITIVE, r"s")
+a_coef = tuple(sym(f"a{k}_drift", REAL, rf"a_{k}") for k in range(6))
+s_time = sym("s_time", POSITIVE, r"s")
 gam = sym("gamma_c", POSITIVE, r"c")
 v0 = sym("v0", VARIANCE, r"v_0")
 
