@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..backend.checkpoint import Checkpoint, load_checkpoint
+from ..adapters import load_model
+from ..backend.checkpoint import Checkpoint
 from ..backend.data import get_dataset
 from ..backend.dataset import Dataset
 from ..backend.device import resolve_device
@@ -50,9 +51,11 @@ def _resolve_source(model: Any, device: torch.device) -> tuple[Model, dict[str, 
     """The callable and the defaults a checkpoint supplies (none for a callable)."""
     if isinstance(model, (str, os.PathLike)):
         try:
-            model = load_checkpoint(model, map_location=device)
+            model = load_model(model, device)
         except (FileNotFoundError, ValueError) as exc:
             raise AuditError(f"cannot audit {str(model)!r}: {exc}") from None
+    if hasattr(model, "audit_source"):  # an adapted outside model (ddpm_theory.adapters)
+        return model.audit_source(device)
     if isinstance(model, Checkpoint):
         c = model
         return c.model.to(device), {
