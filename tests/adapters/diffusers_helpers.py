@@ -107,3 +107,41 @@ def scheduler(**cfg: Any) -> Any:
     from diffusers import DDPMScheduler
 
     return DDPMScheduler(**cfg)
+
+
+#: |diffusers step − ours| ≤ STEP_ATOL·(1 + |value|): both sides run in float64 from the same
+#: ᾱ; the formulas are arranged differently (diffusers forms β_t = 1 − ᾱ_t/ᾱ_{t−1}, relative
+#: error ~1e-16/β_1 = 1e-12, and x̂_0 = (x_t − √(1−ᾱ)ε)/√ᾱ amplifies by 1/√ᾱ_T ≲ 200), so
+#: ~1e-10 is the largest honest discrepancy; a wrong mapping moves the step by ≥ 1e-5
+STEP_ATOL = 1e-9
+
+
+def step_error(adapted: Any, sched: Any, net: Any, x_t: torch.Tensor,
+               timesteps: list[int]) -> float:
+    """max over diffusers timesteps t_d of |scheduler.step − (μ_θ + σ_t z)| / (1 + |·|),
+    the same noise z on both sides (two seeds, so mean and σ are both pinned down;
+    at t_d = 0 the step is deterministic and only the mean is compared).
+
+    The scheduler's ᾱ is set to the adapter's float64 ᾱ first, so the comparison
+    tests the step's mapping (prediction, variance, clipping, timestep) apart from
+    float32 schedule rounding (tested on its own)."""
+    from ddpm_theory.backend.process import GaussianDiffusion
+
+    sched.alphas_cumprod = torch.from_numpy(np.array(adapted.schedule.alpha_bar))
+    dif = GaussianDiffusion(adapted.schedule, adapted.parameterization, adapted.variance)
+    worst = 0.0
+    C = x_t.shape[1]
+    for td in timesteps:
+        t = torch.full((x_t.shape[0],), td + 1, dtype=torch.long)
+        with torch.no_grad():
+            out = net(x_t, torch.full((x_t.shape[0],), td, dtype=torch.long)).sample
+        pred = dif.p_mean_variance(adapted.model(x_t, t), x_t, t)
+        sd = torch.exp(0.5 * pred.log_variance)
+        for seed in (1, 2):
+            got = sched.step(out, td, x_t, generator=torch.Generator().manual_seed(seed))
+            z = torch.randn((x_t.shape[0], C, *x_t.shape[2:]),
+                            generator=torch.Generator().manual_seed(seed), dtype=x_t.dtype)
+            mine = pred.mean + (sd * z if td > 0 else 0.0)
+            err = (got.prev_sample - mine).abs() / (1.0 + mine.abs())
+            worst = max(worst, float(torch.nan_to_num(err, nan=np.inf).max()))
+    return worst

@@ -94,7 +94,10 @@ PLANTED = {
         T, max_beta=1.0 - 1e-12)),
     "cosine with offset s = 0": ("squaredcos_cap_v2", lambda T, c: Schedule.cosine(T, s=1e-9)),
     "linear over T + 1 points": ("linear", lambda T, c: Schedule.from_betas(np.linspace(
-        c["beta_start"], c["beta_end"], T + 1)[1:])),
+        c["beta_start"], c["beta_end"], T + 1)[:-1])),
+    "betas read one index late (diffusers' t_d as the paper's t)": ("linear", lambda T, c:
+        Schedule.from_betas(np.append(np.linspace(c["beta_start"], c["beta_end"], T)[1:],
+                                      c["beta_end"]))),
     "sigmoid as Chen's sigmoid": ("sigmoid", lambda T, c: Schedule.sigmoid(T)),
 }
 
