@@ -319,7 +319,8 @@ def from_pretrained(folder: str | os.PathLike[str], *, clip: bool | None = None,
                            "DDPMScheduler with save_pretrained into unet/ and scheduler/).")
     lib = _needs_diffusers()
     try:
-        unet = lib.UNet2DModel.from_pretrained(root / "unet", local_files_only=True)
+        unet = lib.UNet2DModel.from_pretrained(root / "unet", local_files_only=True,
+                                               low_cpu_mem_usage=False)
         scheduler = lib.DDPMScheduler.from_pretrained(root / "scheduler", local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AdapterError(f"cannot load the diffusers folder {str(root)!r}: {exc}") from None

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "values where the law is known, and the bounds. Exit status 1 if a bound is violated."
         ),
     )
-    p.add_argument("checkpoint", type=Path, metavar="CKPT", help="checkpoint file")
+    p.add_argument("checkpoint", type=Path, metavar="CKPT",
+                   help="checkpoint file, or a diffusers save_pretrained folder")
     p.add_argument("--data", metavar="NAME",
                    help="registered data law to draw the examples from (default: the training law)")
     p.add_argument("--n", type=int, default=256, metavar="N", help="number of examples (256)")
@@ -62,22 +63,24 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
+    from ..adapters import load_model
     from ..audit import AuditError, elbo_terms
-    from ..backend.checkpoint import load_checkpoint
     from ..backend.data import get_dataset
     from ..backend.device import resolve_device
 
     try:
         device = resolve_device(args.device)
-        ckpt = load_checkpoint(args.checkpoint, map_location=device)
+        ckpt = load_model(args.checkpoint, device)
     except (FileNotFoundError, ValueError) as exc:
-        return _error(f"cannot load checkpoint {str(args.checkpoint)!r}: {exc}")
+        what = "diffusers folder" if args.checkpoint.is_dir() else "checkpoint"
+        return _error(f"cannot load {what} {str(args.checkpoint)!r}: {exc}")
     try:
         law = get_dataset(args.data) if args.data else ckpt.dataset
     except ValueError as exc:
         return _error(str(exc))
     if law is None:
-        return _error("the checkpoint's data law cannot be rebuilt; pass --data NAME.")
+        return _error("the model's data law is not known (a foreign diffusers folder, or one "
+                      "not in the registry); pass --data NAME.")
     if tuple(law.event_shape) != ckpt.event_shape:
         return _error(f"data {law.name!r} has examples of shape {tuple(law.event_shape)}, the "
                       f"model was trained on shape {ckpt.event_shape}.")

@@ -43,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "values are for T = 1000; valid for T >= 20)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--model", default="default", choices=["default", "diffusers-unet"],
+                   help="default (MLP/U-Net of this library, --out a checkpoint file) or "
+                        "diffusers-unet (a diffusers UNet2DModel, --out a save_pretrained folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -82,12 +85,18 @@ def run(args: argparse.Namespace) -> int:
                         f"{args.schedule!r}")
     if args.out is None:
         problems.append("--out FILE is required: where to write the checkpoint")
+    elif args.model == "diffusers-unet":
+        pass  # a folder: checked by train_diffusers
     else:
         err = refuse_overwrite(args.out, args.force)
         if err:
             problems.append(err)
     if problems:
         return report_problems(problems)
+    if args.model == "diffusers-unet":
+        from ._diffusers import train_diffusers
+
+        return train_diffusers(args)
 
     from ..backend.schedule import Schedule
     from ..backend.train import train
