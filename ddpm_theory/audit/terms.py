@@ -133,6 +133,7 @@ def elbo_terms(
     generator: torch.Generator | None = None,
     false_alarm: float = 1e-3,
     progress: Callable[[int], Any] | None = None,
+    distributed: bool | Any = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
 
@@ -179,6 +180,12 @@ def elbo_terms(
         the comparisons to give the one-sided threshold ``z`` of the record.
     progress
         Called with the number of rows done after each model call.
+    distributed
+        ``True`` (the default process group, joined from a ``torchrun`` environment;
+        a group of one without it) or a ``torch.distributed`` process group: the
+        rows are split over the ranks and each example's noise is seeded by (seed,
+        example), so every rank returns the same record for any number of ranks
+        (:mod:`~ddpm_theory.audit.distributed`).
 
     Returns
     -------
@@ -246,8 +253,12 @@ def elbo_terms(
 
     plan = _make_plan(timesteps, n_timesteps, proposal, B, T, gen, ev, x, pilot_examples)
     rows = _rows(plan, B, len(dweights))
-    noise = _noise_fn(nodes, x.shape[1:], gen)
-    res = ev.run(rows["idx"], rows["t"], noise)
+    if distributed is False:
+        res = ev.run(rows["idx"], rows["t"], _noise_fn(nodes, x.shape[1:], gen))
+    else:
+        from .distributed import run_distributed
+
+        res = run_distributed(ev, rows, nodes, x.shape[1:], gen, distributed)
     prior_torch = prior_kl(diffusion, x).cpu().numpy()
     return summarize(
         res, plan, dweights, x, schedule, diffusion, dec, law, prior_torch,

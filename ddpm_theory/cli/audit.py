@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ._io import refuse_overwrite
+from ._launch import add_arguments, is_main_rank, launch_local
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-rows", type=int, metavar="R",
                    help="print at most R transition rows (default: all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -59,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
                 return _error(err)
     if args.n < 1:
         return _error(f"--n must be a positive integer; got {args.n}")
+    if args.nproc < 1:
+        return _error(f"--nproc must be a positive integer; got {args.nproc}")
+    if args.nproc > 1:
+        return launch_local(args)
 
     import torch
     from tqdm.auto import tqdm
@@ -70,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         device = resolve_device(args.device)
+        if args.distributed:
+            from ..audit.distributed import worker_device
+
+            device = worker_device(device)
         ckpt = load_model(args.checkpoint, device)
     except (FileNotFoundError, ValueError) as exc:
         what = "diffusers folder" if args.checkpoint.is_dir() else "checkpoint"
@@ -93,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
             terms = elbo_terms(
                 ckpt, x0, data=law, n_draws=args.n_draws, timesteps=args.timesteps,
                 n_timesteps=args.n_timesteps, batch_size=args.batch_size, device=device,
-                generator=noise_gen, progress=bar.update,
+                generator=noise_gen, progress=bar.update, distributed=args.distributed,
             )
         except (AuditError, ValueError) as exc:
             bar.close()
             return _error(str(exc))
+    if args.distributed and not is_main_rank():
+        return 0 if terms.ok else 1  # rank 0 reports
     print(terms.table(args.max_rows))
     if args.json is not None:
         args.json.write_text(terms.to_json() + "\n")
