@@ -9,22 +9,22 @@ the scheduler's configuration explicitly (tables below). Pass it to
 :func:`ddpm_theory.elbo_terms` as the model. A setting the library cannot audit
 is refused with an :class:`AdapterError` naming it.
 
-==================  ====================================================================
-diffusers           this library
-==================  ====================================================================
-timestep t_d        paper timestep t = t_d + 1 (the network is called with t − 1)
-``epsilon``         ``eps``  (Ho et al. 2020, Eq. 11)
-``sample``          ``x0``
-``v_prediction``    ``v``    (Salimans & Ho 2022, Sec. 4)
-``fixed_small``     ``beta_tilde``: σ_t² = β̃_t (Ho et al. 2020, Sec. 3.2)
-``fixed_small_log`` ``beta_tilde`` (diffusers returns σ_t = exp(½ log β̃_t): the same law)
-``fixed_large``     ``beta``: σ_t² = β_t
-``learned``         ``learned`` with log σ_t² = log v (diffusers' second block is σ_t² itself)
-``learned_range``   ``learned_range`` (Nichol & Dhariwal 2021, Eq. 15)
-``fixed_large_log`` refused: ``DDPMScheduler.step`` takes the square root of log β_t < 0
-``clip_sample``     x̂_0 clamped to ±``clip_sample_range`` before the posterior mean
-``thresholding``    dynamic thresholding of x̂_0 (Saharia et al. 2022, Sec. 2.3)
-==================  ====================================================================
+=====================  ======================================================================
+diffusers              this library
+=====================  ======================================================================
+timestep t_d           paper timestep t = t_d + 1 (the network is called with t − 1)
+``epsilon``            ``eps``  (Ho et al. 2020, Eq. 11)
+``sample``             ``x0``
+``v_prediction``       ``v``    (Salimans & Ho 2022, Sec. 4)
+``fixed_small``        ``beta_tilde``: σ_t² = β̃_t (Ho et al. 2020, Sec. 3.2)
+``fixed_small_log``    ``beta_tilde`` (diffusers returns σ_t = exp(½ log β̃_t): the same law)
+``fixed_large``        ``beta``: σ_t² = β_t
+``learned``            ``learned`` with log σ_t² = log v (diffusers' second block is σ_t² itself)
+``learned_range``      ``learned_range`` (Nichol & Dhariwal 2021, Eq. 15)
+``fixed_large_log``    refused: ``DDPMScheduler.step`` takes the square root of log β_t < 0
+``clip_sample``        x̂_0 clamped to ±``clip_sample_range`` before the posterior mean
+``thresholding``       dynamic thresholding of x̂_0 (Saharia et al. 2022, Sec. 2.3)
+=====================  ======================================================================
 
 With clipping or thresholding in force, the callable outputs the clipped x̂_0
 (parameterisation ``x0``), so the audited mean is exactly the one

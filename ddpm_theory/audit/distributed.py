@@ -43,9 +43,10 @@ __all__ = ["resolve_group", "keyed_noise", "shard", "run_distributed", "worker_d
 
 NoiseFn = Callable[[int, int], Tensor]
 
-#: the row grid has at least this many chunks (when rows allow), so that up to a few
-#: hundred ranks all get work; it does not depend on the number of ranks
-SHARD_UNITS = 256
+#: the row grid has at least this many chunks (when rows allow), so that up to this many
+#: ranks all get work; it does not depend on the number of ranks (a larger group should
+#: pass a ``batch_size`` of at most rows/ranks)
+SHARD_UNITS = 32
 
 
 def _dist() -> Any:
