@@ -130,3 +130,18 @@ def test_cli_failing_ranks_write_nothing(small_ckpt, tmp_path, capsys):
     assert "failed on rank 0 of 2" in err and "NaN or Inf" in err
     assert err.count("error: ") == 1  # one message, not one per rank
     assert not out.exists()
+
+
+@pytest.mark.gpu
+def test_distributed_audit_on_cuda_matches_cpu():
+    """A float64 model: the keyed noise is drawn on the CPU from the same (CPU) generator's
+    seed, so CUDA and CPU audits see the same ε and agree to float64 rounding."""
+    from distributed_worker import case_inputs
+
+    from ddpm_theory.audit import elbo_terms
+
+    model, x0, s = case_inputs("ok")
+    recs = [elbo_terms(model, x0, s, variance="beta", decoder="gaussian", device=dev,
+                       generator=torch.Generator().manual_seed(5), distributed=True)
+            for dev in ("cpu", "cuda")]
+    np.testing.assert_allclose(recs[1].transitions, recs[0].transitions, rtol=1e-12)
