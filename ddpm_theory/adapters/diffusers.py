@@ -148,6 +148,14 @@ class DiffusersDenoiser:
         C = x_t.shape[1]
         mean_part, var_part = (out[:, :C], out[:, C:]) if self.learned else (out, None)
         if var_part is not None and self.variance_type == "learned":
+            bad = ~(var_part > 0).reshape(var_part.shape[0], -1).all(1)
+            if bool(bad.any()):
+                ts = sorted({int(v) - self.timestep_offset for v in t[bad].tolist()})
+                raise AdapterError(
+                    "variance_type 'learned': diffusers reads the network's second output "
+                    "block as sigma_t^2 itself, which must be positive; it is not for "
+                    f"{int(bad.sum())} inputs (diffusers timesteps {ts[:10]})."
+                )
             var_part = torch.log(var_part)  # diffusers: the second block is σ_t² itself
         if self.clipping.active:
             x0, _ = self.diffusion.pred_x0_eps(mean_part, x_t, t)

@@ -10,6 +10,8 @@ drawn from the same seeded generator), and only the evaluation of the rows
   evaluates a contiguous run of whole chunks, so examples and, when there are few
   examples, the timesteps of one example are split; every model call holds the
   same rows on any number of ranks;
+* **pilot**: an importance proposal's pilot (a few dozen examples on a grid of t) is
+  run whole on every rank, from the shared generator, so every rank has the same plan;
 * **noise**: the ε of example i comes from a generator seeded by (seed, i)
   (:func:`keyed_noise`), so it does not depend on which rank draws it;
 * **gather**: each rank fills its rows of every per-row float64 quantity into a

@@ -152,3 +152,15 @@ def test_unknown_prediction_type_is_refused():
     sched.register_to_config(prediction_type="flow")
     with pytest.raises(AdapterError, match="prediction_type 'flow'"):
         from_diffusers(tiny_unet(), sched)
+
+
+def test_a_non_positive_learned_variance_is_named():
+    """diffusers' ``learned`` block is σ_t² itself: a raw UNet2DModel output (negative
+    somewhere) has no reverse process; the error names the setting."""
+    from ddpm_theory.audit import elbo_terms
+
+    adapted = from_diffusers(tiny_unet(1, 2, seed=1), scheduler(variance_type="learned",
+                                                                num_train_timesteps=20))
+    x0 = torch.zeros(2, 1, 8, 8, dtype=torch.float64)
+    with pytest.raises(AdapterError, match="variance_type 'learned'.*must be positive"):
+        elbo_terms(adapted, x0, levels=17, bayes=False)
