@@ -168,3 +168,18 @@ def test_export_refuses_what_diffusers_cannot_express():
         scheduler_config(s, Parameterization.MEAN, VarianceType.BETA)
     with pytest.raises(AdapterError, match="variance 'learned'"):
         scheduler_config(s, Parameterization.EPS, VarianceType.LEARNED)
+
+
+def test_cli_foreign_folder_needs_data(trained_folder, tmp_path, capsys):
+    """A folder written elsewhere carries no data law: the CLI asks for --data, then audits."""
+    import shutil
+
+    _, folder = trained_folder
+    foreign = tmp_path / "foreign"
+    shutil.copytree(folder, foreign)
+    (foreign / "ddpm_theory.json").unlink()
+    assert main(["audit", str(foreign), "--n", "2", "--no-progress"]) == 2
+    assert "--data" in capsys.readouterr().err
+    assert main(["audit", str(foreign), "--n", "2", "--no-progress", "--data", "digits",
+                 "--max-rows", "0"]) in (0, 1)
+    assert "ELBO audit: T = 30" in capsys.readouterr().out
