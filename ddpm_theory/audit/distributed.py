@@ -6,7 +6,7 @@ drawn from the same seeded generator), and only the evaluation of the rows
 (:class:`~ddpm_theory.audit.evaluate.RowEvaluator`) is split:
 
 * **sharding**: the rows (example i, slot s, draw m) are cut into chunks on one
-  global grid, of min(``batch_size``, ⌈rows/:data:`SHARD_UNITS`⌉) rows, and each rank
+  global grid, of min(``batch_size``, ⌈rows / U⌉) rows, U = :data:`SHARD_UNITS`; each rank
   evaluates a contiguous run of whole chunks, so examples and, when there are few
   examples, the timesteps of one example are split; every model call holds the
   same rows on any number of ranks;
