@@ -240,6 +240,32 @@ def _check_scheduler(scheduler: Any) -> dict[str, Any]:
     return dict(scheduler.config)
 
 
+def _clipping(cfg: dict[str, Any], clip: bool | None) -> Clipping:
+    thresholding = bool(cfg.get("thresholding", False))
+    return Clipping(
+        clip=bool(cfg.get("clip_sample", True)) if clip is None else clip,
+        clip_range=float(cfg.get("clip_sample_range", 1.0)),
+        thresholding=thresholding if clip is None else (thresholding and clip),
+        ratio=float(cfg.get("dynamic_thresholding_ratio", 0.995)),
+        max_value=float(cfg.get("sample_max_value", 1.0)),
+    )
+
+
+def _event_shape(unet: Any, variance_type: str, variance: VarianceType) -> tuple[int, ...]:
+    """``(C, H, W)`` from the unet's config, after checking its output channels."""
+    ucfg = dict(getattr(unet, "config", {}))
+    cin, cout = ucfg.get("in_channels"), ucfg.get("out_channels")
+    want = 2 * cin if variance.is_learned and cin is not None else cin
+    if cin is not None and cout != want:
+        raise AdapterError(
+            f"variance_type {variance_type!r} needs out_channels = {want} for in_channels "
+            f"= {cin}; the unet has out_channels = {cout}."
+        )
+    size = ucfg.get("sample_size")
+    hw = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+    return (int(cin), *(int(v) for v in hw)) if cin is not None and size is not None else ()
+
+
 def from_diffusers(unet: Any, scheduler: Any, *, clip: bool | None = None) -> DiffusersModel:
     """Map a ``UNet2DModel`` and a ``DDPMScheduler`` to this library (module tables).
 
@@ -265,30 +291,13 @@ def from_diffusers(unet: Any, scheduler: Any, *, clip: bool | None = None) -> Di
     prediction = _choice(cfg, "prediction_type", PREDICTION_TYPES, {})
     variance = _choice(cfg, "variance_type", VARIANCE_TYPES, _REFUSED_VARIANCE)
     schedule = schedule_from_config(cfg)
-    thresholding = bool(cfg.get("thresholding", False))
-    clipping = Clipping(
-        clip=bool(cfg.get("clip_sample", True)) if clip is None else clip,
-        clip_range=float(cfg.get("clip_sample_range", 1.0)),
-        thresholding=thresholding if clip is None else (thresholding and clip),
-        ratio=float(cfg.get("dynamic_thresholding_ratio", 0.995)),
-        max_value=float(cfg.get("sample_max_value", 1.0)),
-    )
+    clipping = _clipping(cfg, clip)
     try:
         diffusion = GaussianDiffusion(schedule, prediction, variance)
     except ValueError as exc:
         raise AdapterError(f"prediction_type {cfg['prediction_type']!r} with this schedule "
                            f"cannot be audited: {exc}") from None
-    ucfg = dict(getattr(unet, "config", {}))
-    cin, cout = ucfg.get("in_channels"), ucfg.get("out_channels")
-    want = 2 * cin if variance.is_learned and cin is not None else cin
-    if cin is not None and cout != want:
-        raise AdapterError(
-            f"variance_type {cfg['variance_type']!r} needs out_channels = {want} for in_channels "
-            f"= {cin}; the unet has out_channels = {cout}."
-        )
-    size = ucfg.get("sample_size")
-    hw = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
-    event = (int(cin), *(int(v) for v in hw)) if cin is not None and size is not None else ()
+    event = _event_shape(unet, cfg["variance_type"], variance)
     param = Parameterization.X0 if clipping.active else prediction
     denoiser = DiffusersDenoiser(unet.eval(), diffusion, cfg["variance_type"], clipping)
     return DiffusersModel(denoiser, schedule, prediction, param, variance, clipping,

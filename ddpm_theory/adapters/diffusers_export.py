@@ -110,9 +110,9 @@ def save_pretrained_folder(ckpt: Checkpoint, folder: str | os.PathLike[str],
                            "folder.")
     dif = ckpt.diffusion
     sched = lib.DDPMScheduler(**scheduler_config(dif.schedule, dif.parameterization, dif.variance))
-    meta = {"format": "ddpm_theory.diffusers", "dataset": ckpt.config.get("dataset"),
-            "decoder": ckpt.config.get("decoder"), "levels": ckpt.config.get("levels"),
-            "approx_cdf": ckpt.config.get("approx_cdf"), "train": ckpt.config.get("train")}
+    meta = {"format": "ddpm_theory.diffusers",
+            **{k: ckpt.config.get(k) for k in ("dataset", "decoder", "levels", "approx_cdf",
+                                                "train")}}
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=out.name + ".", suffix=".tmp"))
     try:
         unet: Any = ckpt.model.unet
