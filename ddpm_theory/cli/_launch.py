@@ -60,6 +60,14 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 def launch_local(args: argparse.Namespace) -> int:
     """Run the audit on ``args.nproc`` local workers; rank 0's exit status."""
+    if "cuda" in str(args.device):
+        import torch
+
+        have = torch.cuda.device_count()
+        if args.nproc > have:
+            print(f"error: --nproc {args.nproc} with --device {args.device} needs one GPU per "
+                  f"process; this machine has {have}", file=sys.stderr)
+            return 2
     with tempfile.TemporaryDirectory(prefix="ddpm-theory-audit-") as tmp:
         status = Path(tmp) / "status"
         # the worker's arguments travel in the environment: torch.distributed.run would

@@ -145,3 +145,13 @@ def test_distributed_audit_on_cuda_matches_cpu():
                        generator=torch.Generator().manual_seed(5), distributed=True)
             for dev in ("cpu", "cuda")]
     np.testing.assert_allclose(recs[1].transitions, recs[0].transitions, rtol=1e-12)
+
+
+@pytest.mark.skipif(torch.cuda.device_count() >= 2, reason="checks the too-few-GPUs message")
+def test_cli_nproc_needs_one_gpu_per_process(small_ckpt, capsys):
+    from ddpm_theory.cli import main
+
+    assert main(["audit", str(small_ckpt), "--nproc", "2", "--device", "cuda"]) == 2
+    assert "one GPU per process" in capsys.readouterr().err
+    assert main(["audit", str(small_ckpt), "--nproc", "0"]) == 2
+    assert "--nproc must be a positive integer" in capsys.readouterr().err
