@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import BAD_INPUT, FAILED, DefaultsHelpFormatter, refuse_overwrite, write_text
+from ._launch import add_arguments, is_main_rank, launch_local
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "values where the law is known, and the bounds. Exit status 1 if a bound is violated."
         ),
     )
-    p.add_argument("checkpoint", type=Path, metavar="CKPT", help="checkpoint file")
+    p.add_argument("checkpoint", type=Path, metavar="CKPT",
+                   help="checkpoint file, or a diffusers save_pretrained folder")
     p.add_argument("--data", metavar="NAME",
                    help="registered data law to draw the examples from (default: the training law)")
     p.add_argument("--n", type=int, default=256, metavar="N", help="number of examples")
@@ -51,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, metavar="K",
                    help="audit the bound of the K-step respaced sub-chain (Nichol & Dhariwal "
                         "2021) instead of the full chain")
+    add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -73,8 +76,10 @@ def _problems(args: argparse.Namespace) -> list[str]:
                         "sampled per example)")
     if args.timesteps == "all" and args.n_timesteps is not None:
         problems.append("--n-timesteps applies to --timesteps stratified or importance")
-    if not args.checkpoint.is_file():
+    if not args.checkpoint.exists():
         problems.append(f"checkpoint {str(args.checkpoint)!r} does not exist")
+    if args.nproc < 1:
+        problems.append(f"--nproc must be a positive integer; got {args.nproc}")
     return [p for p in problems if p]
 
 
@@ -84,26 +89,35 @@ def run(args: argparse.Namespace) -> int:
         for msg in problems[:-1]:
             _error(msg)
         return _error(problems[-1])
+    if args.nproc > 1:
+        return launch_local(args)
 
     import torch
     from tqdm.auto import tqdm
 
+    from ..adapters import load_model
     from ..audit import AuditError, elbo_terms
-    from ..backend.checkpoint import load_checkpoint
     from ..backend.data import get_dataset
     from ..backend.device import resolve_device
 
     try:
         device = resolve_device(args.device)
-        ckpt = load_checkpoint(args.checkpoint, map_location=device)
+        if args.distributed:
+            from ..audit.distributed import worker_device
+
+            device = worker_device(device)
+        ckpt = load_model(args.checkpoint, device)
     except (FileNotFoundError, ValueError) as exc:  # CheckpointError names file and field
+        if args.checkpoint.is_dir():
+            return _error(f"cannot load diffusers folder {str(args.checkpoint)!r}: {exc}")
         return _error(str(exc))
     try:
         law = get_dataset(args.data) if args.data else ckpt.dataset
     except ValueError as exc:
         return _error(str(exc))
     if law is None:
-        return _error("the checkpoint's data law cannot be rebuilt; pass --data NAME.")
+        return _error("the model's data law is not known (a foreign diffusers folder, or one "
+                      "not in the registry); pass --data NAME.")
     if tuple(law.event_shape) != ckpt.event_shape:
         return _error(f"data {law.name!r} has examples of shape {tuple(law.event_shape)}, the "
                       f"model was trained on shape {ckpt.event_shape}.")
@@ -119,10 +133,13 @@ def run(args: argparse.Namespace) -> int:
                     ckpt, x0, data=law, n_draws=args.n_draws, timesteps=args.timesteps,
                     n_timesteps=args.n_timesteps, batch_size=args.batch_size, device=device,
                     generator=noise_gen, progress=bar.update, steps=args.steps,
+                    distributed=args.distributed,
                 )
             except (AuditError, ValueError) as exc:
                 bar.close()
                 return _error(str(exc))
+        if args.distributed and not is_main_rank():
+            return 0 if terms.ok else 1  # rank 0 reports
         print(terms.table(args.max_rows))
     like = None
     if args.likelihood != "elbo":
