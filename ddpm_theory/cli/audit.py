@@ -1,15 +1,20 @@
 """``ddpm-theory audit CKPT``: audit a trained model's variational bound term by term.
 
-Prints the table of :meth:`ddpm_theory.ElboTerms.table` (every term, its stderr,
-its Bayes-optimal value and the gap), optionally writes JSON and a plot. Exit
-status: 0 without violations, 1 with a violation of a bound, 2 for bad input.
+Prints the summary of :meth:`ddpm_theory.ElboTerms.summary` (L_T, the transitions
+summed over deciles of t, L_0 and the total, each beside its bounds, the flags
+summarised, a legend of the columns); ``--all-rows`` prints the table of every t,
+``--verbose`` lists each flag. ``--json`` writes everything, with the run's
+provenance. Exit status: 0 without violations, 1 with a violation of a bound, 2
+for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._io import refuse_overwrite
 
@@ -39,8 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the record as JSON")
     p.add_argument("--plot", type=Path, metavar="FILE", help="also write a PNG plot")
     p.add_argument("--force", action="store_true", help="overwrite existing --json/--plot files")
+    p.add_argument("--all-rows", action="store_true",
+                   help="print every transition L_(t-1), not the summary by deciles of t")
     p.add_argument("--max-rows", type=int, metavar="R",
-                   help="print at most R transition rows (default: all)")
+                   help="with --all-rows: print at most R transition rows (default: all)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="list every violation and departure, not only their summary")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -85,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     x0 = law.sample(args.n, data_gen, dtype=torch.float64)
     noise_gen = torch.Generator(device).manual_seed(args.seed + 1)
     with tqdm(desc="audit", unit="eval", unit_scale=True, disable=args.no_progress,
-              file=sys.stderr) as bar:
+              total=_expected_evals(args, ckpt.diffusion.schedule.T), file=sys.stderr) as bar:
         try:
             terms = elbo_terms(
                 ckpt, x0, data=law, n_draws=args.n_draws, timesteps=args.timesteps,
@@ -95,11 +104,41 @@ def run(args: argparse.Namespace) -> int:
         except (AuditError, ValueError) as exc:
             bar.close()
             return _error(str(exc))
-    print(terms.table(args.max_rows))
+    print(f"checkpoint {args.checkpoint}: {ckpt.diffusion.schedule!r}, data {law.name}, "
+          f"seed {args.seed}")
+    print(terms.table(args.max_rows, verbose=args.verbose) if args.all_rows
+          else terms.summary(verbose=args.verbose))
     if args.json is not None:
-        args.json.write_text(terms.to_json() + "\n")
+        args.json.write_text(_json(terms, args, ckpt, law.name) + "\n")
         print(f"wrote {args.json}")
     if args.plot is not None:
         terms.plot(args.plot, force=True)  # refuse_overwrite already checked it
         print(f"wrote {args.plot}")
     return 0 if terms.ok else 1
+
+
+def _expected_evals(args: argparse.Namespace, T: int) -> int | None:
+    """Rows the audit will evaluate (for the progress bar's total and ETA)."""
+    from ..audit.plan import pilot_grid
+
+    if args.timesteps == "all":
+        return args.n * T * args.n_draws
+    if args.n_timesteps is None:
+        return None
+    rows = args.n * (args.n_timesteps + 1) * args.n_draws
+    if args.timesteps == "importance":
+        rows += min(32, args.n) * len(pilot_grid(T))  # the pilot run of elbo_terms
+    return rows
+
+
+def _json(terms: Any, args: argparse.Namespace, ckpt: Any, data: str) -> str:
+    """The record of :meth:`ElboTerms.to_dict`, with the run's provenance under ``run``."""
+    from .. import __version__
+
+    d = terms.to_dict()
+    d["run"] = {"library_version": __version__, "checkpoint": str(args.checkpoint),
+                "seed": args.seed, "data": data, "n_draws": args.n_draws,
+                "schedule": {"repr": repr(ckpt.diffusion.schedule),
+                             **ckpt.config.get("schedule", {})},
+                "dataset": ckpt.config.get("dataset")}
+    return json.dumps(d, indent=2, allow_nan=False)
