@@ -235,12 +235,15 @@ class ElboTerms:
     def __str__(self) -> str:
         return self.summary()
 
-    def plot(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    def plot(self, path: str | os.PathLike[str], *, force: bool = False,
+             title: str | None = None) -> Path:
         """PNG: per-t terms with error bars, Bayes-optimal values and C_t overlaid; the
-        cumulative total with the entropy floor. Refuses to overwrite unless ``force``."""
+        cumulative total, with the step of L_0, and the entropy floor; headed by
+        ``title`` (e.g. checkpoint and data), T, D and B. Refuses to overwrite unless
+        ``force``."""
         from .render import plot_terms
 
-        return plot_terms(self, path, force=force)
+        return plot_terms(self, path, force=force, title=title)
 
 
 def _f(x: Any) -> float | None:

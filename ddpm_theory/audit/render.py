@@ -74,17 +74,22 @@ def text_table(r: ElboTerms, max_rows: int | None = None, *, verbose: bool = Tru
     return "\n".join(x for x in lines if x)
 
 
-def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = False,
+               title: str | None = None) -> Path:
     """Left: L_{t−1} against t with ±2·stderr bars, Bayes-optimal values and the floor
     C_t (log scale where positive). Right: the running total L_T + Σ_{s ≥ t} L_{s−1}
-    from t = T down, ending with L_0, beside the entropy floor. PNG."""
+    from t = T down, then the step of L_0 at t = 1 (marked), beside the entropy
+    floor. ``title`` (e.g. checkpoint and data) heads the figure, followed by T, D
+    and B. PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     p = check_output_path(path, force)
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.6))
     FigureCanvasAgg(fig)
     ax, ax2 = fig.subplots(1, 2)
+    what = f"T = {r.T}, D = {r.D}, B = {r.n_examples} examples, timesteps {r.timesteps}"
+    fig.suptitle(f"ELBO audit: {title}\n{what}" if title else f"ELBO audit: {what}", fontsize=10)
     t = r.transitions_t
     ax.errorbar(t, r.transitions, yerr=2 * np.where(np.isfinite(r.transitions_stderr),
                                                     r.transitions_stderr, 0.0),
@@ -104,6 +109,10 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
         ax2.plot(np.concatenate([[r.T + 1], t[order], [1]]),
                  np.concatenate([[r.prior.nats], cum, [cum[-1] + r.decoder_term.nats]]),
                  lw=1.2, label="L_T + Σ_{s≥t} L_(s-1), then + L_0")
+        ax2.annotate(f"+ L_0 = {r.decoder_term.nats:.4g}\n(decoder, t = 1)",
+                     xy=(1, cum[-1] + r.decoder_term.nats), xytext=(0.3, 0.5),
+                     textcoords="axes fraction", fontsize=8,
+                     arrowprops={"arrowstyle": "->", "lw": 0.6})
         ax2.axhline(r.total.nats, color="k", lw=0.6, ls=":", label=f"total {r.total.nats:.4g}")
         if r.entropy is not None:
             ax2.axhline(r.entropy, color="r", lw=0.8, ls="--", label=f"entropy {r.entropy:.4g}")
@@ -111,11 +120,12 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
             ax2.axhline(r.total_bayes.nats, color="g", lw=0.8, ls="-.", label="Bayes total")
         ax2.invert_xaxis()
         ax2.set_xlabel("paper timestep t (from T down)")
+        ax2.set_ylabel("running total, nats per example")
         ax2.legend(fontsize=8)
     else:
         ax2.text(0.5, 0.5, "cumulative total needs timesteps='all'", ha="center",
                  transform=ax2.transAxes)
-    ax2.set_title("cumulative bound")
+    ax2.set_title("cumulative bound: L_T, + each L_(t-1) from t = T down, + L_0")
     fig.tight_layout()
     fig.savefig(p, format="png", dpi=100)
     return p

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(_json(terms, args, ckpt, law.name) + "\n")
         print(f"wrote {args.json}")
     if args.plot is not None:
-        terms.plot(args.plot, force=True)  # refuse_overwrite already checked it
+        terms.plot(args.plot, force=True,  # refuse_overwrite already checked it
+                   title=f"{args.checkpoint.name}, data {law.name}")
         print(f"wrote {args.plot}")
     return 0 if terms.ok else 1
 
