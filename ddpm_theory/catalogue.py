@@ -1,4 +1,4 @@
-"""The catalogue: every checkable claim of the seed documents and of Ho et al. (2020).
+"""The catalogue: every checkable claim of the source documents and of Ho et al. (2020).
 
 ``proofs/catalogue.toml`` is the single source.  Each entry names where a claim is made
 (``source``, ``location``), states it (``claim``, LaTeX), and records its ``verdict``:
@@ -36,7 +36,7 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport
 __all__ = [
     "Entry",
     "CatalogueError",
-    "SEEDS",
+    "DOCUMENTS",
     "HO",
     "SOURCES",
     "VERDICTS",
@@ -48,16 +48,20 @@ __all__ = [
     "part_status",
 ]
 
-#: the seed documents (file name -> short title), in order
-SEEDS: dict[str, str] = {
-    "000_0cec34e1871cda85.txt": "Understanding DDPM, the Socratic way (W. Yi, 2023)",
-    "001_38f39195f796e0b8.txt": "Notes on VAEs and variational diffusion models",
-    "002_eb3e1cf733e1a46f.txt": "DDPM part 2: theoretical justification of the objective",
-    "003_2084da24dc36a943.txt": "Homework: Diffusion, Denoising, and Deep Networks",
+#: the four source documents (citation key -> title and author), in order
+DOCUMENTS: dict[str, str] = {
+    "Yi 2023": ("Understanding the Denoising Diffusion Probabilistic Model, the Socratic Way "
+                "(W. Yi, 2023)"),
+    "VAE/VDM notes": ("Variational Autoencoders: notes on VAEs and variational diffusion "
+                      "models (no author named)"),
+    "DDPM notes, Part 2": ("Denoising diffusion probabilistic models (Part 2: Theoretical "
+                           "justification) (no author named)"),
+    "Sahai et al. (homework)": ("Diffusion, Denoising, and Deep Networks (homework; A. Sahai, "
+                                "J. Hong, M. Lam, M. Lindblad, A. Liu)"),
 }
 HO = "Ho et al. 2020"
 #: every valid ``source`` value
-SOURCES: tuple[str, ...] = (*SEEDS, HO)
+SOURCES: tuple[str, ...] = (*DOCUMENTS, HO)
 VERDICTS: tuple[str, ...] = ("verified", "refuted", "not-checkable")
 #: the fields of an entry, in file order (``reason`` and ``note`` may be empty)
 FIELDS: tuple[str, ...] = (
@@ -76,7 +80,7 @@ class Entry:
     """One claim of one source, with its verdict and what decides it."""
 
     id: str
-    source: str            # a key of SEEDS, or "Ho et al. 2020"
+    source: str            # a key of DOCUMENTS, or "Ho et al. 2020"
     location: str          # equation number, section, or a short quoted phrase
     claim: str             # LaTeX
     verdict: str           # one of VERDICTS
@@ -109,7 +113,7 @@ class Entry:
 
     @property
     def source_title(self) -> str:
-        return SEEDS.get(self.source, self.source)
+        return DOCUMENTS.get(self.source, self.source)
 
     def compute_verdict(self, results: Mapping[str, Any] | None = None) -> str:
         """Re-derive the verdict of a derivation-decided entry: "verified", "refuted",

@@ -2,7 +2,7 @@
 
 Every function here is float64 numpy and implements one derived formula; the
 tests compare each with the SymPy exports of :mod:`ddpm_theory.symbolic` and
-with mpmath at 50 digits (VERIFICATION.md, tier S1).
+with mpmath at 50 digits (docs/verification.md, tier S1).
 
 Index convention of this module: arrays over the transitions L_{t−1} have
 length T − 1 and **index j holds paper timestep t = j + 2** (t = 2..T).

@@ -17,7 +17,7 @@ Per row (shape ``(R,)``, float64, nats summed over the D data dimensions):
   model's σ_t², on the same (x_0, ε) (common random numbers); NaN where unknown.
 
 The model runs in its own dtype; its output is cast to float64 and everything
-after that is float64 (VERIFICATION.md, rule 2).
+after that is float64 (docs/verification.md, rule 2).
 """
 
 from __future__ import annotations

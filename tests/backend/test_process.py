@@ -14,8 +14,8 @@ from ddpm_theory.backend import GaussianDiffusion, Parameterization, Schedule, V
 from ddpm_theory.numeric.formulas import generated
 
 EPS = np.finfo(np.float64).eps
-RTOL = 1e-12  # VERIFICATION.md S1
-RTOL_S2 = 1e-10  # VERIFICATION.md S2
+RTOL = 1e-12  # docs/verification.md S1
+RTOL_S2 = 1e-10  # docs/verification.md S2
 F = generated()
 PAIRS = schedule_and_t(min_steps=2)
 PARAMS = list(Parameterization)
