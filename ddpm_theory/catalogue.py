@@ -35,6 +35,7 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport
 
 __all__ = [
     "Entry",
+    "Counterexample",
     "CatalogueError",
     "DOCUMENTS",
     "HO",
@@ -73,6 +74,35 @@ PART_SEPARATOR = "::"
 
 class CatalogueError(ValueError):
     """The catalogue file is malformed; the message names the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """Where a refuted claim fails: the first refuted step of the deciding derivation
+    (or part), the point of the 50-digit check and the values of both sides there."""
+
+    derivation: str
+    part: str
+    step: int            # index of the step within its part
+    point: dict[str, str]  # symbol -> value ({} when the step has no free symbol)
+    lhs: str             # value of the expression before the step (derived, verified)
+    rhs: str             # value of the refuted step's expression (the source's claim)
+
+    def text(self, digits: int = 6) -> str:
+        """``at v = 0.1, x = 2: derived -73.49, claimed 0`` (values to ``digits`` digits)."""
+        def short(v: str) -> str:
+            try:
+                return f"{float(v):.{digits}g}"
+            except ValueError:
+                return v
+
+        where = ", ".join(f"{k} = {short(v)}" for k, v in self.point.items())
+        return (f"{'at ' + where + ': ' if where else ''}derived {short(self.lhs)}, "
+                f"claimed {short(self.rhs)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"derivation": self.derivation, "part": self.part, "step": self.step,
+                "point": dict(self.point), "lhs": self.lhs, "rhs": self.rhs}
 
 
 @dataclass(frozen=True)
@@ -135,6 +165,25 @@ class Entry:
         if self.part is None:
             return res.status.value
         return part_status(res, self.part)
+
+    def counterexample(self, results: Mapping[str, Any] | None = None) -> Counterexample | None:
+        """The counterexample of a refuted, derivation-decided entry (None otherwise, or
+        when the derivation refutes no step of the named part). ``results`` as in
+        :meth:`compute_verdict`."""
+        name = self.derivation
+        if self.verdict != "refuted" or name is None:
+            return None
+        if results is not None and name in results:
+            res = results[name]
+        else:
+            from .symbolic import registry
+
+            res = registry.get(name).verify()
+        for s in res.steps:
+            if (self.part is None or s.part == self.part) and s.status.value == "refuted":
+                return Counterexample(name, s.part, s.index, dict(s.counterexample or {}),
+                                      s.lhs_value, s.rhs_value)
+        return None
 
     def to_dict(self) -> dict[str, str]:
         return {f: getattr(self, f) for f in FIELDS}
