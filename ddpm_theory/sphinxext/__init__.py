@@ -161,5 +161,10 @@ CSS = """
   background: #fff8ec; border-left: 3px solid #e08a00; font-size: 0.9em; }
 .ddpm-failure { color: #a1111f; white-space: pre-wrap; }
 .ddpm-table td p { margin: 0; }
+table.ddpm-catalogue { table-layout: fixed; width: 100%; font-size: 0.88em; }
+table.ddpm-catalogue th, table.ddpm-catalogue td { white-space: normal; overflow-wrap: anywhere;
+  vertical-align: top; padding: 0.25rem 0.35rem; }
+table.ddpm-catalogue td p { overflow-x: auto; overflow-y: hidden; }
+table.ddpm-catalogue .ddpm-entry-id { font-size: 0.8em; }
 .ddpm-figure img { max-width: 100%; }
 """
