@@ -23,7 +23,7 @@ after that is float64 (docs/verification.md, rule 2).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ..backend.dataset import Dataset
 from ..backend.enums import DecoderType
-from ..backend.likelihood import gaussian_log_likelihood, normal_kl
+from ..backend.likelihood import ApproxCdf, gaussian_log_likelihood, normal_kl
 from ..backend.losses import decoder_nll, sum_flat
 from ..backend.process import GaussianDiffusion, ModelPrediction
 from .bounds import variance_mismatch
@@ -80,7 +80,7 @@ class RowEvaluator:
         *,
         decoder: DecoderType,
         levels: int | None,
-        approx_cdf: Literal["exact", "tanh"],
+        approx_cdf: ApproxCdf,
         law: Dataset | None,
         model_dtype: torch.dtype,
         batch_size: int,

@@ -161,6 +161,8 @@ def _expected_log_variance(d: GaussianDiffusion, var_part: torch.Tensor | None, 
     v = d.variance
     if v is VarianceType.BETA:
         return torch.tensor(np.log(s.betas[t - 1]), dtype=torch.float64)
+    if v is VarianceType.BETA_RELEASED:  # the released code: beta_tilde_2 at t = 1
+        return torch.tensor(np.log(s.betas[t - 1] if t >= 2 else bt), dtype=torch.float64)
     if v is VarianceType.BETA_TILDE:
         return torch.tensor(np.log(bt), dtype=torch.float64)
     if v is VarianceType.LEARNED:
