@@ -142,7 +142,7 @@ class CatalogueDirective(_Base):
         # verdict second, beside its claim; fixed column widths so that the table fits
         # the page (long cells wrap, long formulas scroll inside their cell)
         return [summary, table(["claim", "verdict", "source", "decided by", "note"],
-                               rows, [30, 11, 21, 16, 22], ["ddpm-catalogue"])]
+                               rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
 
     def _entry_row(self, e: Any) -> list[Cell]:
         decided_cell: Cell = "—"

@@ -160,8 +160,9 @@ def to_latex(math: str) -> str:
     s = re.sub(r"(?<![\\A-Za-z{])([A-Za-z]{2,})(?=\(|\s|$|\))",
                lambda m: m.group(1) if m.group(1) in ("log", "exp") else
                rf"\mathrm{{{m.group(1)}}}", s)
+    s = re.sub(r"(?<!\\)\|", r"\\mid ", s)  # conditioning bars, spaced as in the pages
     s = re.sub(r"\s+([_^])", r"\1", s)  # "\alpha _t" -> "\alpha_t"
-    return _sqrt(s).strip()
+    return re.sub(r" {2,}", " ", _sqrt(s)).strip()
 
 
 def title_nodes(title: str) -> list[nodes.Node]:

@@ -20,7 +20,7 @@ def test_split_covers_the_title(title: str) -> None:
     ("Completing the square in x_{t−1}", [(False, "Completing the square in "),
                                           (True, r"x_{t-1}")]),
     ("The forward-process posterior q(x_{t−1} | x_t, x_0)",
-     [(False, "The forward-process posterior "), (True, r"q(x_{t-1} | x_t, x_0)")]),
+     [(False, "The forward-process posterior "), (True, r"q(x_{t-1} \mid x_t, x_0)")]),
     ("The conditional score is −ε/√(1 − ᾱ_t)",
      [(False, "The conditional score is "), (True, r"-\epsilon /\sqrt{1 - \bar\alpha_t}")]),
     ("Homework eq. 12 as printed, with 1/√ᾱ_t (claimed)",
