@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="FILE.npy (the samples) or FILE.png (samples against the data)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -50,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    x = sample(ckpt, args.n, seed=args.seed)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=ckpt.diffusion.T, desc="sample", unit="step", file=sys.stderr,
+              disable=args.no_progress) as bar:
+        x = sample(ckpt, args.n, seed=args.seed, progress=bar.update)
     assert not isinstance(x, Trajectory)  # no trajectory was asked for
     if not bool(x.isfinite().all()):
         print("error: the model produced non-finite samples", file=sys.stderr)
