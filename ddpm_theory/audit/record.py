@@ -152,6 +152,8 @@ class ElboTerms:
     seconds: float
     groups: tuple[TermGroup, ...] = ()  # transitions summed over deciles of t (if a total)
     departure_gap: Value | None = None  # gap summed over the terms flagged above_bayes, paired
+    respaced_timesteps: np.ndarray | None = None  # (K,) parent τ_i of a K-step audit, else None
+    notes: tuple[str, ...] = ()  # caveats of this audit (e.g. a schedule override)
 
     # -- units ---------------------------------------------------------------------------
     def bits(self, nats: Any) -> Any:
@@ -201,13 +203,17 @@ class ElboTerms:
             },
             "groups": [g.to_dict(D) for g in self.groups],
             "departure_gap": opt(self.departure_gap),
+            "notes": list(self.notes),
             "violations": [f.to_dict() for f in self.violations],
             "departures": [f.to_dict() for f in self.departures],
             "meta": {"D": D, "T": self.T, "n_examples": self.n_examples, "mode": self.mode,
                      "timesteps": self.timesteps, "n_timesteps": self.n_timesteps,
                      "parameterization": self.parameterization, "variance": self.variance,
                      "decoder": self.decoder, "n_model_evals": self.n_model_evals,
-                     "seconds": self.seconds, "units": "nats per example; bits per dimension",
+                     "seconds": self.seconds,
+                     "respaced_timesteps": None if self.respaced_timesteps is None
+                     else [int(v) for v in self.respaced_timesteps],
+                     "units": "nats per example; bits per dimension",
                      "index": "transitions[k].t is the paper timestep t of L_(t-1)"},
         }
 

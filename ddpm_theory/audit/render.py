@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend.paths import check_output_path
+from ..backend.paths import check_output_path, write_output
 
 if TYPE_CHECKING:
     from .record import ElboTerms, Value
@@ -127,5 +127,4 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
                  transform=ax2.transAxes)
     ax2.set_title("cumulative bound: L_T, + each L_(t-1) from t = T down, + L_0")
     fig.tight_layout()
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(p, lambda f: fig.savefig(f, format="png", dpi=100), force)

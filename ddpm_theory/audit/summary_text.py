@@ -96,6 +96,7 @@ def bounds_and_flags(r: ElboTerms, *, verbose: bool) -> list[str]:
                f"all comparisons):")
     out += _flag_summary(r, verbose)
     out.append(f"{r.n_model_evals} model evaluations, {r.seconds:.2f} s")
+    out.extend(f"note: {n}" for n in r.notes)
     return out
 
 

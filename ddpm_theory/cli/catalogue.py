@@ -14,13 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._io import refuse_overwrite
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "catalogue",
         help="list the catalogued claims of the sources and their verdicts",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Print the catalogue of claims (proofs/catalogue.toml) with counts per source "
             "and verdict, and the counterexample of each refuted claim. --check recomputes "
@@ -83,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
         _print_list(cat, shown, entries, results)
     status = _check(cat, shown, results) if args.check else 0
     if args.json is not None:
-        args.json.write_text(json.dumps([_entry_json(e, results) for e in shown], indent=2,
-                                        ensure_ascii=False) + "\n")
+        err = write_text(args.json, json.dumps([_entry_json(e, results) for e in shown],
+                                               indent=2, ensure_ascii=False) + "\n", args.force)
+        if err:
+            return error(err, FAILED)
         print(f"wrote {args.json}")
     return status
 
