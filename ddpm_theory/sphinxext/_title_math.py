@@ -20,14 +20,17 @@ __all__ = ["title_nodes", "to_latex", "split_title"]
 _GREEK = {
     "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon",
     "θ": r"\theta", "λ": r"\lambda", "μ": r"\mu", "π": r"\pi", "σ": r"\sigma",
-    "ω": r"\omega", "Σ": r"\sum", "ᾱ": r"\bar\alpha",
+    "ω": r"\omega", "τ": r"\tau", "φ": r"\phi", "ψ": r"\psi", "ρ": r"\rho",
+    "ν": r"\nu", "η": r"\eta", "κ": r"\kappa", "ξ": r"\xi", "Φ": r"\Phi",
+    "Σ": r"\sum", "ᾱ": r"\bar\alpha",
 }
 _SIGNS = {"−": "-", "‖": r"\| ", "≥": r"\ge ", "≤": r"\le ", "→": r"\to ", "∞": r"\infty ",
-          "~": r"\sim ", "∏": r"\prod", "·": r"\cdot "}
+          "~": r"\sim ", "∏": r"\prod", "·": r"\cdot ", "∇": r"\nabla ", "∂": r"\partial ",
+          "∫": r"\int ", "≈": r"\approx ", "×": r"\times ", "…": r"\dots "}
 _SUPER = {"²": "2", "³": "3"}
 _SUB = {"₀": "0", "₁": "1", "₂": "2", "ₜ": "t"}
 _FUNCS = {"log": r"\log ", "exp": r"\exp "}
-_STRONG = re.compile(r"[_^²³₀₁₂ₜ√‖≥≤→∞∏ᾱ\u0302\u0303αβγδεθλμπσωΣ]|^[−-]?[A-Za-z]+\(|^[A-Za-z]+\[")
+_STRONG = re.compile(r"[_^²³₀₁₂ₜ√‖≥≤→∞∏ᾱ\u0302\u0303αβγδεθλμπσωτφψρνηκξΦΣ∇∂∫]|^[−-]?[A-Za-z]+\(|^[A-Za-z]+\[")
 _RELATION = {"=", "≥", "≤", "→", "~", "−", "+", "|", "‖", "·"}
 _TRAIL = ":,;."
 
@@ -161,7 +164,7 @@ def to_latex(math: str) -> str:
                lambda m: m.group(1) if m.group(1) in ("log", "exp") else
                rf"\mathrm{{{m.group(1)}}}", s)
     s = re.sub(r"(?<!\\)\|", r"\\mid ", s)  # conditioning bars, spaced as in the pages
-    s = re.sub(r"\s+([_^])", r"\1", s)  # "\alpha _t" -> "\alpha_t"
+    s = re.sub(r"\s+([_^'])", r"\1", s)  # "\alpha _t" -> "\alpha_t"
     return re.sub(r" {2,}", " ", _sqrt(s)).strip()
 
 
