@@ -1,6 +1,6 @@
 """Shared test configuration.
 
-* Hypothesis profiles (VERIFICATION.md rule 6): ``ci`` is derandomised and is
+* Hypothesis profiles (docs/verification.md rule 6): ``ci`` is derandomised and is
   active under ``CI=true``; ``thorough`` explores many more examples with random
   seeds; ``dev`` is the default.  ``HYPOTHESIS_PROFILE`` overrides.
 * torch runs on one thread: on a 2-core machine two threads collapse when the

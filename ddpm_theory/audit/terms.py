@@ -26,6 +26,7 @@ from ..backend.data import get_dataset
 from ..backend.dataset import Dataset
 from ..backend.device import resolve_device
 from ..backend.enums import DecoderType, Parameterization, VarianceType
+from ..backend.likelihood import ApproxCdf
 from ..backend.losses import prior_kl
 from ..backend.process import GaussianDiffusion
 from ..backend.schedule import Schedule
@@ -119,7 +120,7 @@ def elbo_terms(
     variance: VarianceType | str | None = None,
     decoder: DecoderType | str | None = None,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] | None = None,
+    approx_cdf: ApproxCdf | None = None,
     data: Dataset | str | None = None,
     bayes: bool = True,
     n_draws: int = 1,
@@ -154,7 +155,9 @@ def elbo_terms(
         checkpoint: ``eps``, ``beta``, and ``discretized`` if ``levels`` else ``gaussian``.
     levels, approx_cdf
         Grid levels of the discretised decoder, and ``"exact"`` (log Φ via
-        ``torch.special.log_ndtr``) or ``"tanh"`` (Ho et al.'s released code).
+        ``torch.special.log_ndtr``), ``"tanh"`` (the approximation of Ho et al.'s
+        released code) or ``"tanh_clamped"`` (the same with that code's 1e-12 floor on
+        each probability).
     data
         The data law (a :class:`Dataset` or registered name): its exact E[x_0|x_t]
         gives the Bayes-optimal terms and its entropy the floor of the total.

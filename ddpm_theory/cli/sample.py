@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, report_problems, write_file
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-ema", action="store_true",
                    help="sample with the raw weights instead of their moving average")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -59,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
         ckpt = load_checkpoint(args.checkpoint, map_location=device, use_ema=not args.no_ema)
     except (CheckpointError, ValueError) as exc:
         return error(str(exc))
-    x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed))
+    from tqdm.auto import tqdm
+
+    with tqdm(total=ckpt.diffusion.T, desc="sample", unit="step", file=sys.stderr,
+              disable=args.no_progress) as bar:
+        x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed),
+                   progress=bar.update)
     assert not isinstance(x, Trajectory)  # no trajectory was asked for
     if not bool(x.isfinite().all()):
         return error("the model produced non-finite samples", FAILED)

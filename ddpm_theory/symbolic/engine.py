@@ -66,7 +66,7 @@ __all__ = [
     "TangentLine",
 ]
 
-#: random points of the numeric check per step (VERIFICATION.md: at least 32)
+#: random points of the numeric check per step (docs/verification.md: at least 32)
 N_POINTS = 32
 #: time box of the simplify fallback (seconds), used only where the numbers agree
 FALLBACK_SECONDS = 5.0

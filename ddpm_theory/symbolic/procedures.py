@@ -1,6 +1,6 @@
 """Decision procedures for "this expression is identically zero" (tier S0).
 
-The pipeline is matched to the expression class (VERIFICATION.md, tier S0):
+The pipeline is matched to the expression class (docs/verification.md, tier S0):
 
 1. definitions are substituted (β_t := 1 − α_t, ᾱ_t := ᾱ_{t−1} α_t, ...) and Gaussian
    expectations are evaluated by the moment rule;

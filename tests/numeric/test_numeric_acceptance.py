@@ -1,5 +1,5 @@
 """Acceptance rules: threshold arithmetic, false-alarm rate on correct code, power
-against planted discrepancies (VERIFICATION.md S3, S4)."""
+against planted discrepancies (docs/verification.md S3, S4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Estimators on integrals with known values (VERIFICATION.md S3), SE calibration,
+"""Estimators on integrals with known values (docs/verification.md S3), SE calibration,
 Gauss--Hermite exactness, and the control-variate KL estimator (rule 3)."""
 
 from __future__ import annotations
