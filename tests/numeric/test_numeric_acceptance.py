@@ -97,8 +97,8 @@ def _binomial_interval(r: int, p: float, budget: float = 1e-6) -> tuple[int, int
 
 
 @pytest.mark.statistical
-def test_false_alarm_rate_monte_carlo() -> None:
-    rng = np.random.default_rng(11)
+def test_false_alarm_rate_monte_carlo(seed: int) -> None:
+    rng = np.random.default_rng(seed)
     reps, n, alpha = replications(3_000, 30_000), 2_000, 0.01
     alarms = 0
     for _ in range(reps):
@@ -109,9 +109,9 @@ def test_false_alarm_rate_monte_carlo() -> None:
 
 
 @pytest.mark.statistical
-def test_false_alarm_rate_rqmc_student_t() -> None:
+def test_false_alarm_rate_rqmc_student_t(seed: int) -> None:
     """RQMC with 16 scrambles needs t_15 thresholds; the count checks them."""
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(seed)
     reps, alpha = replications(600, 6_000), 0.05
     f = lambda z: np.cos(z[:, 0] + z[:, 1])  # noqa: E731  (smooth, d = 2; see rqmc docs)
     alarms = 0
@@ -127,8 +127,8 @@ def test_false_alarm_rate_rqmc_student_t() -> None:
 
 
 @pytest.mark.statistical
-def test_planted_discrepancy_of_stated_size_is_caught() -> None:
-    rng = np.random.default_rng(13)
+def test_planted_discrepancy_of_stated_size_is_caught(seed: int) -> None:
+    rng = np.random.default_rng(seed)
     n = 10_000
     n_ex = active_examples()
     se_true = math.sqrt(2.0 / n)  # sd of Z^2 is sqrt 2
@@ -175,8 +175,8 @@ def test_estimate_bias_bound_widens_tolerance() -> None:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("test", list(GofTest))
-def test_gof_false_alarm_rate(test: GofTest) -> None:
-    rng = np.random.default_rng(14)
+def test_gof_false_alarm_rate(test: GofTest, seed: int) -> None:
+    rng = np.random.default_rng(seed)
     reps, alpha = replications(2_000, 20_000), 0.01
     alarms = sum(
         not gof_test(rng.standard_normal(200), stats.norm.cdf, test=test, budget=alpha,
@@ -187,6 +187,7 @@ def test_gof_false_alarm_rate(test: GofTest) -> None:
     assert lo <= alarms <= hi, (alarms, lo, hi)
 
 
+@pytest.mark.statistical
 @given(seed=seeds())
 @example(seed=0)
 @pytest.mark.parametrize("test", list(GofTest))

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 from hypothesis import example, given
 from scipy import stats
 from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, seeds, variances
@@ -112,6 +113,7 @@ FORWARD_SLIPS = {
 }
 
 
+@pytest.mark.statistical
 @given(pair=schedule_and_t(), x0=floats_in(domains.REAL, -3.0, 3.0), seed=seeds())
 @example(pair=(EDGE_SCHEDULES["linear_T10"], 10), x0=2.0, seed=0)
 @example(pair=(EDGE_SCHEDULES["cosine_T10"], 3), x0=-1.5, seed=1)
@@ -203,6 +205,7 @@ def _posterior_slip_detectable(x0, xt, true, wrong, n_ex) -> bool:
     return abs(rho - 1.0) >= 1.1 * (z_a + Z_BETA * rho) * math.sqrt(2.0 / (N - 2))
 
 
+@pytest.mark.statistical
 @given(pair=schedule_and_t(min_steps=2), seed=seeds())
 @example(pair=(EDGE_SCHEDULES["cosine_T10"], 5), seed=0)
 @example(pair=(EDGE_SCHEDULES["cosine_T10"], 10), seed=1)

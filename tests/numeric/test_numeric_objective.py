@@ -177,6 +177,7 @@ def test_loss_weight_identities_pointwise(pair, seed: int, s2) -> None:
 N = 20_000
 
 
+@pytest.mark.statistical
 @given(pair=schedule_and_t(min_steps=2, max_steps=16), s2=variances(1, 1e-2, 4.0), seed=seeds())
 @example(pair=(EDGE_SCHEDULES["cosine_T10"], 5), s2=np.array([0.25]), seed=0)
 def test_optimal_variance_is_conditional_variance(pair, s2, seed: int) -> None:
