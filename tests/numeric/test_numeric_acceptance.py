@@ -23,11 +23,15 @@ from ddpm_theory.numeric import (
     active_examples,
     assert_agrees,
     assert_gof,
+    assert_power,
     check_agreement,
     detectable_discrepancy,
     gauss_hermite,
     gof_test,
+    ks_critical_value,
+    ks_power_lower_bound,
     monte_carlo,
+    rejection_probability,
     rqmc,
     z_threshold,
 )
@@ -208,3 +212,61 @@ def test_gof_power_against_planted_slips(test: GofTest, seed: int) -> None:
     with pytest.raises(StatisticalDisagreement):
         assert_gof(x + 0.2 * math.sqrt(beta), stats.norm(0, math.sqrt(beta)).cdf, test=test,
                    n_examples=n_ex)
+
+
+# ---------------------------------------------------------------------------
+# Power as a computed number: rejection_probability / assert_power, and the KS bound
+
+
+@given(budget=st.floats(1e-9, 1e-2), n=st.integers(1, 1000), beta=st.floats(1e-6, 0.2))
+def test_rejection_probability_at_the_detectable_discrepancy(budget, n, beta) -> None:
+    """The two formulas agree: at delta = (z_a + z_b) SE the power is 1 - beta (up to the
+    far tail Phi(-2 z_a - z_b)), and at delta = 0 it is the per-run alpha."""
+    thr = z_threshold(budget, n)
+    delta = detectable_discrepancy(2.0, thr, beta=beta)
+    assert rejection_probability(delta, 2.0, thr) == pytest.approx(1 - beta, abs=1e-9 * beta)
+    assert rejection_probability(0.0, 2.0, thr) == pytest.approx(budget / n, rel=1e-9)
+
+
+def test_rejection_probability_with_a_claimed_variance_and_with_t() -> None:
+    # A claim with its own (wrong) SE: est ~ N(c + d, 1), rule uses SE 2 -> threshold 2 t.
+    thr = 3.0
+    got = rejection_probability(7.0, 2.0, thr, true_stderr=1.0)
+    assert got == pytest.approx(stats.norm.cdf(1.0) + stats.norm.cdf(-13.0), rel=1e-12)
+    # Finite dof, no discrepancy: the t tail; large dof tends to the normal power.
+    assert rejection_probability(0.0, 1.0, thr, dof=15) == pytest.approx(
+        2 * stats.t.sf(thr, 15), rel=1e-9)
+    assert rejection_probability(5.0, 1.0, thr, dof=1e7) == pytest.approx(
+        rejection_probability(5.0, 1.0, thr), rel=1e-5)
+    with pytest.raises(ValueError):
+        rejection_probability(1.0, 0.0, thr)
+
+
+def test_assert_power_refuses_a_weak_check() -> None:
+    se = 0.01
+    strong = 10 * se  # z_a = 4.89 at one check, + z_b = 3.09: 7.98 SE needed
+    assert assert_power(strong, se, n_examples=1) >= 1 - 1e-3
+    with pytest.raises(InsufficientPower, match="power"):
+        assert_power(7 * se, se, n_examples=1, what="too weak")
+
+
+def test_ks_power_lower_bound_is_a_lower_bound() -> None:
+    """Under the null the bound cannot exceed alpha (it bounds P(reject) = alpha from
+    below); against a 0.2 sd shift at n = 1e4 it certifies power far above 1 - 1e-3."""
+    grid = np.linspace(-3, 3, 121)
+    null = ks_power_lower_bound(10_000, stats.norm.cdf, stats.norm.cdf, grid, n_examples=1)
+    assert null <= 1e-6 * (1 + 1e-6)
+    shifted = ks_power_lower_bound(10_000, stats.norm(0.2).cdf, stats.norm.cdf, grid,
+                                   n_examples=401)
+    assert shifted >= 1 - 1e-9
+    weak = ks_power_lower_bound(10_000, stats.norm(0.02).cdf, stats.norm.cdf, grid,
+                                n_examples=401)
+    assert weak < 0.01  # a 0.02 sd shift (D = 0.008 < d* = 0.032) is not certified
+
+
+def test_ks_critical_value_matches_the_p_value() -> None:
+    for n, alpha in ((200, 1e-6), (10_000, 2.5e-9)):
+        d = ks_critical_value(n, alpha)
+        assert float(stats.kstwo.sf(d, n)) == pytest.approx(alpha, rel=1e-9)
+    with pytest.raises(ValueError):
+        ks_critical_value(0, 0.1)
