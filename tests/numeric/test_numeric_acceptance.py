@@ -202,10 +202,18 @@ def test_gof_power_against_planted_slips(test: GofTest, seed: int) -> None:
     shift vs a critical 0.032 at alpha 2.5e-9 (thorough), with the statistic's
     noise sd ~ 0.005: power far above 1 - 1e-3.  (A 0.1 sd shift, D = 0.040, is
     missed by some of 400 thorough seeds -- measured.)"""
-    rng = np.random.default_rng(seed)
     beta = 0.5
-    x = math.sqrt(beta) * rng.standard_normal(10_000)
     n_ex = active_examples(1)
+    true = stats.norm(0, math.sqrt(beta)).cdf
+    grid = np.linspace(-3.0, 3.0, 241)
+    for slip in (stats.norm(0, beta**0.25).cdf, stats.norm(-0.2 * math.sqrt(beta),
+                                                          math.sqrt(beta)).cdf):
+        # power, computed before the draw (exact binomial lower bound); a shift of the
+        # data by +0.2 sd against N(0, beta) is the same as N(0, beta) data against a
+        # claim shifted by -0.2 sd
+        assert ks_power_lower_bound(10_000, true, slip, grid, n_examples=n_ex) >= 1 - 1e-3
+    rng = np.random.default_rng(seed)
+    x = math.sqrt(beta) * rng.standard_normal(10_000)
     assert_gof(x, stats.norm(0, math.sqrt(beta)).cdf, test=test, n_examples=n_ex)
     with pytest.raises(StatisticalDisagreement):
         assert_gof(x, stats.norm(0, beta**0.25).cdf, test=test, n_examples=n_ex)
