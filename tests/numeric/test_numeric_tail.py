@@ -134,5 +134,6 @@ def test_sample_se_on_a_chi2_integrand_meets_the_budget(n: int, k: int, seed: in
     parts = [_is_tail(n, z, side, reps, rng) for side in (1, -1)]
     rate = sum(p for p, _ in parts)
     se = math.sqrt(sum(s * s for _, s in parts))
-    assert se < 0.2 * rate  # the importance sampler resolves the rate
+    if not se < 0.2 * rate:  # not an AssertionError: the xfail must not absorb it
+        raise RuntimeError(f"importance sampler too noisy: rate {rate:.3g} +- {se:.3g}")
     assert rate <= alpha, (rate / alpha, se / alpha)
