@@ -253,5 +253,15 @@ def test_mixture_1d_samples_follow_its_cdf(seed: int) -> None:
     def cdf(x):
         return sum(wk * stats.norm.cdf(x, mk, sk) for wk, mk, sk in zip(w, m, s))
 
+    def swapped(x):  # planted: the weights attached to the wrong components
+        return sum(wk * stats.norm.cdf(x, mk, sk) for wk, mk, sk in zip(w[::-1], m, s))
+
+    from ddpm_theory.numeric.acceptance import ks_power_lower_bound
+
+    # power against the planted slip, computed (exact binomial bound) before the draw
+    assert ks_power_lower_bound(5000, cdf, swapped, np.linspace(-3, 3, 241), n_examples=1) \
+        >= 1 - 1e-3
     x = ds.sample(5000, torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()[:, 0]
     assert_gof(x, cdf, n_examples=1)
+    with pytest.raises(AssertionError):
+        assert_gof(x, swapped, n_examples=1)

@@ -25,6 +25,7 @@ from ddpm_theory.numeric import (
     gauss_hermite,
     kl_diag_normal,
     kl_mvn,
+    ks_power_lower_bound,
     monte_carlo,
     per_run_alpha,
     quadratic_controls,
@@ -279,6 +280,13 @@ def _calibration(
     for s in seeds_:
         rng = np.random.default_rng(s)
         ests = [make(rng) for _ in range(reps)]
+        # Power, computed: with the SE under-reported by 25 % the p-value of a correctly
+        # calibrated estimate is 2 sf(0.75 isf(p/2)) of a uniform p (sf of N(0,1) or t_dof)
+        ref = stats.norm if math.isinf(ests[0].dof) else stats.t(ests[0].dof)
+        planted = lambda u, ref=ref: 2 * ref.sf(0.75 * ref.isf(np.clip(u, 1e-300, 1) / 2))  # noqa: E731
+        grid = np.linspace(0.01, 0.99, 99)
+        assert ks_power_lower_bound(reps, planted, stats.uniform.cdf, grid,
+                                    n_examples=len(seeds_)) >= 1 - 1e-3
         assert_gof(_pit(ests, exact), stats.uniform.cdf, n_examples=len(seeds_),
                    what=f"SE calibration, seed {s}")
         with pytest.raises(AssertionError):  # power: a 25 % optimistic SE is caught
