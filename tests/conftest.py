@@ -62,9 +62,10 @@ _SEED_KEY = pytest.StashKey[int]()
 def seed(request: pytest.FixtureRequest) -> int:
     """The seed of a statistical test, a 32-bit integer (VERIFICATION.md rule 1).
 
-    ``DDPM_THEORY_SEED`` if set; else, under a derandomised profile (``ci``), a fixed
-    seed derived from the test's id (CRC-32, so each test has its own draws), mixed
-    with ``--hypothesis-seed`` when one is given; else fresh OS entropy.
+    In order: ``DDPM_THEORY_SEED`` if set (every such test gets that seed); else, with
+    ``--hypothesis-seed S``, the CRC-32 of S and the test's id (a whole run reproducible
+    from S); else, under a derandomised profile (``ci``), the CRC-32 of the test's id
+    (fixed, and each test has its own draws); else fresh OS entropy (``thorough``, ``dev``).
     """
     env = os.environ.get(SEED_ENV, "").strip()
     hyp_seed = request.config.getoption("--hypothesis-seed", default=None)
