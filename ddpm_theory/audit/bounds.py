@@ -39,6 +39,7 @@ __all__ = [
     "x_minus_log1p",
     "variance_mismatch",
     "eps_weight",
+    "lambda_sigma2",
     "gaussian_posterior_trace",
     "gaussian_bayes_terms",
     "bayes_optimal_model",
@@ -132,14 +133,25 @@ def variance_mismatch(schedule: Schedule, variance: VarianceType | str, D: int) 
     return 0.5 * D * x_minus_log1p(u)
 
 
+def lambda_sigma2(schedule: Schedule) -> np.ndarray:
+    """λ_t σ_t² = β_t²/(2 α_t (1 − ᾱ_t)) for t = 1..T, shape ``(T,)`` (Ho et al. 2020,
+    Eq. 12), NaN where α_t = 0: at zero terminal SNR (β_T = 1) μ̃_T = √ᾱ_{T−1} x̂_0 does
+    not depend on x_T, μ_θ has no ε-form (it would divide by √α_T = 0), and L_{T−1} is
+    not a multiple of ‖ε − ε_θ‖². NaN says "undefined", never a number."""
+    s = schedule
+    den = 2.0 * s.alphas * s.one_minus_alpha_bar
+    return np.divide(s.betas**2, den, out=np.full(s.T, np.nan), where=den > 0)
+
+
 def eps_weight(schedule: Schedule, sigma2: np.ndarray) -> np.ndarray:
     """λ_t = β_t²/(2σ_t² α_t (1 − ᾱ_t)) for t = 2..T, shape ``(T − 1,)``: the weight of
-    ‖ε − ε_θ‖² in L_{t−1} − C_t (Ho et al. 2020, Eq. 12). ``sigma2`` is σ_t² for
-    t = 1..T (shape ``(T,)``) or for t = 2..T (shape ``(T − 1,)``)."""
+    ‖ε − ε_θ‖² in L_{t−1} − C_t (Ho et al. 2020, Eq. 12); NaN where α_t = 0
+    (:func:`lambda_sigma2`). ``sigma2`` is σ_t² for t = 1..T (shape ``(T,)``) or for
+    t = 2..T (shape ``(T − 1,)``)."""
     s = schedule
     sig = np.asarray(sigma2, dtype=np.float64)
     sig = sig[1:] if sig.shape == (s.T,) else sig
-    return s.betas[1:] ** 2 / (2.0 * sig * s.alphas[1:] * s.one_minus_alpha_bar[1:])
+    return lambda_sigma2(s)[1:] / sig
 
 
 def gaussian_posterior_trace(cov: np.ndarray, alpha_bar: np.ndarray) -> np.ndarray:

@@ -125,6 +125,7 @@ class ElboTerms:
     n_model_evals: int
     seconds: float
     respaced_timesteps: np.ndarray | None = None  # (K,) parent τ_i of a K-step audit, else None
+    notes: tuple[str, ...] = ()  # caveats of this audit (e.g. a schedule override)
 
     # -- units ---------------------------------------------------------------------------
     def bits(self, nats: Any) -> Any:
@@ -172,6 +173,7 @@ class ElboTerms:
                             "gap": opt(self.entropy_gap)} if self.entropy is not None else None,
                 "z": _f(self.z), "false_alarm": _f(self.false_alarm),
             },
+            "notes": list(self.notes),
             "violations": [f.to_dict() for f in self.violations],
             "departures": [f.to_dict() for f in self.departures],
             "meta": {"D": D, "T": self.T, "n_examples": self.n_examples, "mode": self.mode,

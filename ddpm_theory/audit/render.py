@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend.paths import check_output_path
+from ..backend.paths import check_output_path, write_output
 
 if TYPE_CHECKING:
     from .record import ElboTerms, Value
@@ -88,6 +88,7 @@ def text_table(r: ElboTerms, max_rows: int | None = None) -> str:
                  f"relation L = lambda*MSE + C: max relative residual {r.lsimple_residual:.2g}")
     lines.append(f"flags at one-sided z = {r.z:.3g} (false-alarm budget {r.false_alarm:g}); "
                  f"{r.n_model_evals} model evaluations, {r.seconds:.2f} s")
+    lines.extend(f"note: {n}" for n in r.notes)
     for f in r.violations:
         lines.append(f"VIOLATION {f.kind}: {f.message}")
     shown = r.departures[:10]
@@ -143,5 +144,4 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
                  transform=ax2.transAxes)
     ax2.set_title("cumulative bound")
     fig.tight_layout()
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(p, lambda f: fig.savefig(f, format="png", dpi=100), force)

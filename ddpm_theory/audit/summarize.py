@@ -74,6 +74,7 @@ def summarize(
     t_rows = np.repeat(np.concatenate([np.ones((B, int(plan.decoder)), np.int64), t_slots], 1),
                        dw.size, axis=1).reshape(-1)
     tr = t_rows >= 2
+    tr = tr & np.isfinite(res["weighted"])  # NaN where α_t = 0: no ε-form (bounds.lambda_sigma2)
     resid = np.abs(res["loss"][tr] - res["weighted"][tr] - res["floor"][tr])
     lsimple = float((resid / (np.abs(res["loss"][tr]) + D)).max()) if tr.any() else 0.0
 

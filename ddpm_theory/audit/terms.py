@@ -132,6 +132,7 @@ def elbo_terms(
     false_alarm: float = 1e-3,
     progress: Callable[[int], Any] | None = None,
     steps: int | None = None,
+    schedule_override: bool = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
 
@@ -183,6 +184,10 @@ def elbo_terms(
         the full chain: :meth:`Schedule.respace` keeps τ_1 < … < τ_K = T and the
         model is queried at τ_i for sub-chain step i; terms are then reported by
         sub-chain step (``respaced_timesteps`` maps them back to τ).
+    schedule_override
+        Audit a checkpoint under a ``schedule`` other than its own (the model then
+        runs on inputs outside its training range); refused unless ``True``, and the
+        record's ``notes`` then say so.
 
     Returns
     -------
@@ -200,6 +205,7 @@ def elbo_terms(
     started = time.perf_counter()
     dev = resolve_device(device)
     fn, ck = _resolve_source(model, dev)
+    notes = _schedule_notes(schedule, ck.get("schedule"), schedule_override)
     schedule = schedule if schedule is not None else ck.get("schedule")
     if not isinstance(schedule, Schedule):
         raise AuditError("give the schedule the model was trained with (a Schedule).")
@@ -262,6 +268,8 @@ def elbo_terms(
         n_model_evals=ev.n_model_evals,
         seconds=time.perf_counter() - started,
     )
+    if notes:
+        rec = dataclasses.replace(rec, notes=notes)
     return rec if respaced is None else dataclasses.replace(rec, respaced_timesteps=respaced)
 
 
@@ -277,6 +285,20 @@ def _respaced(fn: Model, schedule: Schedule, steps: int) -> tuple[Model, Schedul
     except ValueError as exc:
         raise AuditError(str(exc)) from None
     return RespacedModel(fn, r.timesteps), r.schedule, np.array(r.timesteps)
+
+
+def _schedule_notes(given: Schedule | None, own: Schedule | None,
+                    override: bool) -> tuple[str, ...]:
+    """Refuse a schedule other than the checkpoint's unless overridden; the note if so."""
+    if given is None or own is None or (
+            given.T == own.T and np.array_equal(given.betas, own.betas)):
+        return ()
+    what = (f"the schedule given ({given!r}) differs from the checkpoint's ({own!r}), "
+            "so the model would run on inputs outside its training range")
+    if not override:
+        raise AuditError(f"{what}; pass schedule_override=True to audit it under that "
+                         "schedule anyway (the record then says so).")
+    return (f"schedule overridden: {what}.",)
 
 
 def _make_plan(timesteps: Any, K: int | None, proposal: Any, B: int, T: int,

@@ -21,7 +21,7 @@ from torch import Tensor
 from .checkpoint import Checkpoint
 from .data import get_dataset
 from .dataset import Dataset
-from .paths import check_output_path
+from .paths import write_output
 from .process import GaussianDiffusion
 from .sample import Trajectory, sample
 from .schedule import Schedule
@@ -32,10 +32,8 @@ FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], force: bool) -> Path:
-    p = check_output_path(path, force)
     FigureCanvasAgg(fig)
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(path, lambda f: fig.savefig(f, format="png", dpi=100), force)
 
 
 def default_schedules(T: int = 1000) -> dict[str, Schedule]:

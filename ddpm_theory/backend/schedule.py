@@ -74,6 +74,12 @@ def _check_T(T: int) -> int:
     return int(T)
 
 
+def _check_ends(beta_start: float, beta_end: float) -> None:
+    for name, v in (("beta_start", beta_start), ("beta_end", beta_end)):
+        if not (isinstance(v, (int, float, np.floating)) and math.isfinite(v) and 0.0 < v <= 1.0):
+            raise ScheduleError(f"{name} must be a number in (0, 1]; got {v!r}.")
+
+
 @dataclass(frozen=True, eq=False)
 class Schedule:
     """A validated noise schedule β_1..β_T with its derived float64 arrays.
@@ -124,6 +130,13 @@ class Schedule:
         bad = np.flatnonzero(np.diff(ab) >= 0)
         if bad.size:
             i = int(bad[0]) + 1
+            if ab[i] < np.finfo(np.float64).tiny:  # subnormal or 0: ᾱ underflowed float64
+                raise ScheduleError(
+                    f"alpha_bar underflows float64 at t = {i + 1} (log alpha_bar = "
+                    f"{float(log_ab[i]):.4g}; the smallest float64 is about e^-745): the signal "
+                    f"is destroyed long before T = {b.size}. Use fewer steps or smaller betas "
+                    "(for alpha_bar_T = 0 exactly, use rescale_zero_terminal_snr)."
+                )
             raise ScheduleError(
                 f"alpha_bar must decrease strictly; alpha_bar[{i}] = {float(ab[i])!r} does not "
                 f"fall below alpha_bar[{i - 1}] = {float(ab[i - 1])!r} (index {i}, t = {i + 1}): "
@@ -193,6 +206,7 @@ class Schedule:
         (Nichol & Dhariwal 2021, released code ``get_named_beta_schedule``).
         """
         T = _check_T(T)
+        _check_ends(beta_start, beta_end)
         scale = T_REFERENCE / T if scale_to_T else 1.0
         betas = np.linspace(beta_start * scale, beta_end * scale, T, dtype=np.float64)
         params = {"beta_start": beta_start, "beta_end": beta_end, "scale_to_T": scale_to_T}
@@ -205,6 +219,7 @@ class Schedule:
         """√β_t linear in t, β_t = (√β_1 + (t−1)/(T−1)·(√β_T − √β_1))² (the "quad"
         schedule of Ho et al. 2020's released code, ``get_beta_schedule``)."""
         T = _check_T(T)
+        _check_ends(beta_start, beta_end)
         scale = T_REFERENCE / T if scale_to_T else 1.0
         root = np.linspace(math.sqrt(beta_start * scale), math.sqrt(beta_end * scale), T)
         params = {"beta_start": beta_start, "beta_end": beta_end, "scale_to_T": scale_to_T}

@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._io import refuse_overwrite
+from ._io import BAD_INPUT, FAILED, DefaultsHelpFormatter, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "audit",
         help="audit a checkpoint's ELBO term by term against the derived bounds",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Estimate L_T, every L_(t-1) and L_0 of a checkpoint written by 'ddpm-theory train' "
             "on N examples of its data law (or --data), with standard errors, Bayes-optimal "
@@ -29,15 +30,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", type=Path, metavar="CKPT", help="checkpoint file")
     p.add_argument("--data", metavar="NAME",
                    help="registered data law to draw the examples from (default: the training law)")
-    p.add_argument("--n", type=int, default=256, metavar="N", help="number of examples (256)")
+    p.add_argument("--n", type=int, default=256, metavar="N", help="number of examples")
     p.add_argument("--timesteps", default="all", choices=["all", "stratified", "importance"],
                    help="evaluate every transition, or sample them (unbiased total)")
     p.add_argument("--n-timesteps", type=int, metavar="K",
                    help="transitions per example for stratified/importance")
-    p.add_argument("--n-draws", type=int, default=1, help="noise draws per term (1)")
+    p.add_argument("--n-draws", type=int, default=1, help="noise draws per term")
     p.add_argument("--batch-size", type=int, help="rows per model call (2048 CPU, 65536 CUDA)")
     p.add_argument("--seed", type=int, default=0, help="seed of the examples and the noise")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (cpu)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the record as JSON")
     p.add_argument("--plot", type=Path, metavar="FILE", help="also write a PNG plot")
     p.add_argument("--force", action="store_true", help="overwrite existing --json/--plot files")
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="print at most R transition rows (default: all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--likelihood", default="elbo", choices=["elbo", "ode", "both"],
-                   help="the bound (elbo), the exact NLL by the probability-flow ODE (ode), or "
+                   help="the bound (elbo), the exact NLL by the probability flow ODE (ode), or "
                         "both side by side with the true NLL where the law has a density")
     p.add_argument("--steps", type=int, metavar="K",
                    help="audit the bound of the K-step respaced sub-chain (Nichol & Dhariwal "
@@ -53,19 +54,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _error(msg: str) -> int:
+def _error(msg: str, status: int = BAD_INPUT) -> int:
     print(f"error: {msg}", file=sys.stderr)
-    return 2
+    return status
+
+
+def _problems(args: argparse.Namespace) -> list[str]:
+    """Every bad argument, named by its flag, before any work."""
+    problems = [refuse_overwrite(out, args.force) for out in (args.json, args.plot)
+                if out is not None]
+    for flag, value, low in (("--n", args.n, 1), ("--n-timesteps", args.n_timesteps, 1),
+                             ("--n-draws", args.n_draws, 1), ("--batch-size", args.batch_size, 1),
+                             ("--max-rows", args.max_rows, 0)):
+        if value is not None and value < low:
+            problems.append(f"{flag} must be an integer >= {low}; got {value}")
+    if args.timesteps != "all" and args.n_timesteps is None:
+        problems.append(f"--timesteps {args.timesteps} needs --n-timesteps K (transitions "
+                        "sampled per example)")
+    if args.timesteps == "all" and args.n_timesteps is not None:
+        problems.append("--n-timesteps applies to --timesteps stratified or importance")
+    if not args.checkpoint.is_file():
+        problems.append(f"checkpoint {str(args.checkpoint)!r} does not exist")
+    return [p for p in problems if p]
 
 
 def run(args: argparse.Namespace) -> int:
-    for out in (args.json, args.plot):
-        if out is not None:
-            err = refuse_overwrite(out, args.force)
-            if err:
-                return _error(err)
-    if args.n < 1:
-        return _error(f"--n must be a positive integer; got {args.n}")
+    problems = _problems(args)
+    if problems:
+        for msg in problems[:-1]:
+            _error(msg)
+        return _error(problems[-1])
 
     import torch
     from tqdm.auto import tqdm
@@ -78,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         device = resolve_device(args.device)
         ckpt = load_checkpoint(args.checkpoint, map_location=device)
-    except (FileNotFoundError, ValueError) as exc:
-        return _error(f"cannot load checkpoint {str(args.checkpoint)!r}: {exc}")
+    except (FileNotFoundError, ValueError) as exc:  # CheckpointError names file and field
+        return _error(str(exc))
     try:
         law = get_dataset(args.data) if args.data else ckpt.dataset
     except ValueError as exc:
@@ -116,19 +134,29 @@ def run(args: argparse.Namespace) -> int:
         except (RuntimeError, ValueError) as exc:
             return _error(f"ODE likelihood: {exc}")
         print(like.table())
-    _write(args, terms, like)
+    status = _write(args, terms, like)
+    if status:
+        return status
     return 0 if terms is None or terms.ok else 1
 
 
-def _write(args: argparse.Namespace, terms: Any, like: Any) -> None:
+def _write(args: argparse.Namespace, terms: Any, like: Any) -> int:
     """The JSON (the ELBO record, with the likelihood comparison under "likelihood")
-    and the plot (the ELBO terms, or the comparison when the ELBO was not audited)."""
+    and the plot (the ELBO terms, or the comparison when the ELBO was not audited);
+    0, or the exit status of a failed write (the previous file is left as it was)."""
     if args.json is not None:
         payload = terms.to_dict() if terms is not None else {}
         if like is not None:
             payload["likelihood"] = like.to_dict()
-        args.json.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+        err = write_text(args.json, text, args.force)
+        if err:
+            return _error(err, FAILED)
         print(f"wrote {args.json}")
-    if args.plot is not None:  # refuse_overwrite already checked it
-        (terms if terms is not None else like).plot(args.plot, force=True)
+    if args.plot is not None:
+        try:
+            (terms if terms is not None else like).plot(args.plot, force=args.force)
+        except OSError as exc:
+            return _error(str(exc), FAILED)
         print(f"wrote {args.plot}")
+    return 0

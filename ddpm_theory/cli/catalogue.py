@@ -7,13 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "catalogue",
         help="list the catalogued claims of the sources and their verdicts",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Print the catalogue of claims (proofs/catalogue.toml) with counts per source "
             "and verdict. --check recomputes every derivation-decided verdict and exits "
@@ -79,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         status = _check(cat, shown)
     if args.json is not None:
-        args.json.write_text(json.dumps([e.to_dict() for e in shown], indent=2,
-                                        ensure_ascii=False) + "\n")
+        err = write_text(args.json, json.dumps([e.to_dict() for e in shown], indent=2,
+                                               ensure_ascii=False) + "\n", args.force)
+        if err:
+            return error(err, FAILED)
     return status
 
 

@@ -42,7 +42,7 @@ def test_audit_bad_input(ckpt: str, tmp_path, capsys) -> None:
     bad = tmp_path / "bad.pt"
     bad.write_text("x")
     assert main(["audit", str(bad), "--no-progress"]) == 2
-    assert "cannot load checkpoint" in capsys.readouterr().err
+    assert "is not a ddpm_theory checkpoint" in capsys.readouterr().err
     assert main(["audit", ckpt, "--data", "mixture_1d", "--no-progress"]) == 2
     assert "shape" in capsys.readouterr().err
     existing = tmp_path / "x.json"
