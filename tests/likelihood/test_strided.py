@@ -85,3 +85,20 @@ def test_respaced_model_refuses_steps_outside_the_sub_chain() -> None:
     torch.testing.assert_close(m(torch.ones(2, 1), torch.tensor([1, 3])), torch.ones(2, 1))
     with pytest.raises(ValueError, match="1..K = 3"):
         m(torch.ones(1, 1), torch.tensor([4]))
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("name", ["mixture_1d", "mixture_2d", "ring8"])
+@pytest.mark.parametrize("K", [10, 50])
+def test_K_step_bound_of_mixtures_matches_quadrature(name: str, K: int) -> None:
+    from mixture_oracle import bayes_terms
+
+    law = get_dataset(name)
+    rec = _audit(law, bayes_optimal_model(law, PARENT), K, "beta")
+    exact = bayes_terms(law, PARENT.respace(K).schedule, "beta", n=24 if law.dim == 2 else 60)
+    assert exact["quad_error"] < 1e-3 * abs(exact["total"])  # the oracle is converged
+    z = z_threshold(1e-6, 2 * K + 2)
+    assert rec.total is not None
+    assert abs(rec.total.nats - exact["total"]) <= z * rec.total.stderr + exact["quad_error"]
+    dev = np.abs(rec.transitions - exact["transitions"]) / rec.transitions_stderr
+    assert np.all(dev <= z), float(dev.max())
