@@ -113,8 +113,10 @@ def test_cli_two_processes_equal_one(small_ckpt, tmp_path, capsys):
 
 
 def test_cli_failing_ranks_write_nothing(small_ckpt, tmp_path, capsys):
-    """NaN weights: every rank's model output is NaN; the audit fails with the rank's
-    error, exit status 2, and no JSON appears."""
+    """NaN weights: the checkpoint is refused with the field named (the checkpoint's own
+    validation catches it before any model output), in one message, exit status 2, and
+    no JSON appears.  A rank that fails after loading is tested at the Python level
+    (test_a_failing_rank_fails_every_rank)."""
     from ddpm_theory.cli import main
 
     payload = torch.load(small_ckpt, weights_only=True)
@@ -127,7 +129,7 @@ def test_cli_failing_ranks_write_nothing(small_ckpt, tmp_path, capsys):
                  "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "failed on rank 0 of 2" in err and "NaN or Inf" in err
+    assert "ema_weights" in err and "NaN or Inf" in err
     assert err.count("error: ") == 1  # one message, not one per rank
     assert not out.exists()
 
