@@ -124,6 +124,7 @@ class ElboTerms:
     departures: tuple[Flag, ...]
     n_model_evals: int
     seconds: float
+    respaced_timesteps: np.ndarray | None = None  # (K,) parent τ_i of a K-step audit, else None
     notes: tuple[str, ...] = ()  # caveats of this audit (e.g. a schedule override)
 
     # -- units ---------------------------------------------------------------------------
@@ -179,7 +180,10 @@ class ElboTerms:
                      "timesteps": self.timesteps, "n_timesteps": self.n_timesteps,
                      "parameterization": self.parameterization, "variance": self.variance,
                      "decoder": self.decoder, "n_model_evals": self.n_model_evals,
-                     "seconds": self.seconds, "units": "nats per example; bits per dimension",
+                     "seconds": self.seconds,
+                     "respaced_timesteps": None if self.respaced_timesteps is None
+                     else [int(v) for v in self.respaced_timesteps],
+                     "units": "nats per example; bits per dimension",
                      "index": "transitions[k].t is the paper timestep t of L_(t-1)"},
         }
 

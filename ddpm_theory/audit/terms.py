@@ -131,6 +131,7 @@ def elbo_terms(
     generator: torch.Generator | None = None,
     false_alarm: float = 1e-3,
     progress: Callable[[int], Any] | None = None,
+    steps: int | None = None,
     schedule_override: bool = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
@@ -178,6 +179,11 @@ def elbo_terms(
         the comparisons to give the one-sided threshold ``z`` of the record.
     progress
         Called with the number of rows done after each model call.
+    steps
+        Audit the K-step sub-chain of Nichol & Dhariwal 2021 (Sec. 4) instead of
+        the full chain: :meth:`Schedule.respace` keeps τ_1 < … < τ_K = T and the
+        model is queried at τ_i for sub-chain step i; terms are then reported by
+        sub-chain step (``respaced_timesteps`` maps them back to τ).
     schedule_override
         Audit a checkpoint under a ``schedule`` other than its own (the model then
         runs on inputs outside its training range); refused unless ``True``, and the
@@ -203,6 +209,9 @@ def elbo_terms(
     schedule = schedule if schedule is not None else ck.get("schedule")
     if not isinstance(schedule, Schedule):
         raise AuditError("give the schedule the model was trained with (a Schedule).")
+    respaced = None
+    if steps is not None:
+        fn, schedule, respaced = _respaced(fn, schedule, steps)
     if schedule.T < 2:
         raise AuditError("an audit needs T >= 2 (L_T, at least one L_(t-1), and L_0).")
     param = Parameterization.parse(parameterization or ck.get("parameterization", "eps"))
@@ -253,13 +262,29 @@ def elbo_terms(
     noise = _noise_fn(nodes, x.shape[1:], gen)
     res = ev.run(rows["idx"], rows["t"], noise)
     prior_torch = prior_kl(diffusion, x).cpu().numpy()
-    record = summarize(
+    rec = summarize(
         res, plan, dweights, x, schedule, diffusion, dec, law, prior_torch,
         mode=mode, bayes=bayes_law is not None, false_alarm=false_alarm,
         n_model_evals=ev.n_model_evals,
         seconds=time.perf_counter() - started,
     )
-    return dataclasses.replace(record, notes=notes) if notes else record
+    if notes:
+        rec = dataclasses.replace(rec, notes=notes)
+    return rec if respaced is None else dataclasses.replace(rec, respaced_timesteps=respaced)
+
+
+def _respaced(fn: Model, schedule: Schedule, steps: int) -> tuple[Model, Schedule, np.ndarray]:
+    """The K-step sub-chain, and the model queried at its kept parent timesteps."""
+    from ..likelihood.strided import RespacedModel
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise AuditError(f"steps (K, the sub-chain length) must be an integer >= 2 (L_K, at "
+                         f"least one transition, and L_0); got {steps!r}.")
+    try:
+        r = schedule.respace(int(steps))
+    except ValueError as exc:
+        raise AuditError(str(exc)) from None
+    return RespacedModel(fn, r.timesteps), r.schedule, np.array(r.timesteps)
 
 
 def _schedule_notes(given: Schedule | None, own: Schedule | None,

@@ -32,11 +32,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..domains import BETA, DomainError
+
+if TYPE_CHECKING:
+    from .respace import Respacing
 
 __all__ = ["Schedule", "ScheduleError", "SCHEDULES", "T_REFERENCE"]
 
@@ -298,6 +301,21 @@ class Schedule:
                 f"has {float(ab[i])!r} >= {float(prev[i])!r}."
             )
         return cls(1.0 - ab / prev, name, {})
+
+    def respace(self, K: int) -> Respacing:
+        """The K-step sub-chain with β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} and its kept
+        timesteps τ (paper convention 1..T, τ_K = T) (Nichol & Dhariwal 2021,
+        Sec. 4); see :mod:`ddpm_theory.backend.respace`.
+
+        Examples
+        --------
+        >>> r = Schedule.linear(1000).respace(4)
+        >>> r.timesteps.tolist(), r.schedule.T
+        ([1, 334, 667, 1000], 4)
+        """
+        from .respace import respace
+
+        return respace(self, K)
 
     def rescale_zero_terminal_snr(self) -> Schedule:
         """Shift and scale √ᾱ so that √ᾱ_T = 0 while √ᾱ_1 is kept (Lin et al. 2024,

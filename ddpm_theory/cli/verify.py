@@ -90,8 +90,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{res.name:<34} {len(res.steps):>5}  {res.status.value:<9} "
               f"{res.expected.value:<9} {res.seconds:>7.2f}  {', '.join(res.methods)}{mark}")
         if args.verbose:
+            for premise in res.premises:
+                print(f"    [assumed ] {premise[:100]}")
             for s in res.steps:
-                print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: {s.rule[:70]}")
+                extra = f" ({s.n_distinct} distinct points of {s.n_points}"
+                extra += f"; assuming {', '.join(s.assumes)}" if s.assumes else ""
+                extra += f"; lemma {', '.join(s.lemmas)}" if s.lemmas else ""
+                print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: "
+                      f"{s.rule[:70]}{extra})")
         for s in res.failures():
             print(f"    {s.message}", file=sys.stderr)
         for s in res.steps:
@@ -104,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results)} derivations, {sum(len(r.steps) for r in results)} steps, "
           f"{total:.2f} s of checking in {time.perf_counter() - wall0:.2f} s wall; "
           f"{len(results) - len(bad)} as expected, {len(bad)} not")
+    print(f"{sum(len(r.premises) for r in results)} premises assumed, not verified "
+          "(listed with --verbose and in --json)")
     if args.json is not None:
         err = write_text(args.json, json.dumps([r.to_dict() for r in results], indent=2) + "\n",
                          args.force)

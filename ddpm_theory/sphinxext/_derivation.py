@@ -44,7 +44,11 @@ def step_stamp(r: StepResult) -> nodes.inline:
     if r.claimed_false and status == "refuted":
         label = "refuted as expected: the source's claim is false"
         return stamp(status, f"{label} · {r.method} · {r.seconds:.3f} s")
-    return stamp(status, f"{r.method} · {r.seconds:.3f} s", ok=status == "verified")
+    extra = "".join(
+        [f" · {r.n_distinct} points"] if r.n_points else []
+    ) + (f" · assuming {', '.join(r.assumes)}" if r.assumes else "") + (
+        f" · lemma {', '.join(r.lemmas)}" if r.lemmas else "")
+    return stamp(status, f"{r.method}{extra} · {r.seconds:.3f} s", ok=status == "verified")
 
 
 def math_block(latex: str, docname: str, classes: list[str] | None = None) -> nodes.math_block:
@@ -113,11 +117,14 @@ class DerivationDirective(SphinxDirective):
                               ["ddpm-statement"]))
         if d.summary:
             out.append(_para(_text(d.summary), classes=["ddpm-summary"]))
-        if d.premises:
-            out.append(nodes.rubric("", "Premises"))
+        if d.premises or d.assumptions:
+            out.append(nodes.rubric("", "Premises (assumed, not verified)"))
             items = nodes.bullet_list(classes=["ddpm-premises"])
             for p in d.premises:
                 items += nodes.list_item("", _para(inline_math(p)))
+            for a in d.assumptions:
+                items += nodes.list_item("", _para(_text(f"{a.name}: "), inline_math(a.statement),
+                                                   _text(f" ({a.cite})" if a.cite else "")))
             out.append(items)
         out.extend(self._symbols(d))
         if d.cites:

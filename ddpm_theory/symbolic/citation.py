@@ -35,6 +35,14 @@ SOURCES: dict[str, Source] = {
         Source("Nichol & Dhariwal 2021",
                "A. Nichol, P. Dhariwal. Improved Denoising Diffusion Probabilistic Models. "
                "ICML 2021. arXiv:2102.09672v1.", "https://arxiv.org/abs/2102.09672v1"),
+        Source("Song et al. 2021",
+               "Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole. "
+               "Score-Based Generative Modeling through Stochastic Differential Equations. "
+               "ICLR 2021. arXiv:2011.13456v2.", "https://arxiv.org/abs/2011.13456v2"),
+        Source("Chen et al. 2018",
+               "R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud. Neural Ordinary "
+               "Differential Equations. NeurIPS 2018. arXiv:1806.07366v5.",
+               "https://arxiv.org/abs/1806.07366v5"),
         Source("Salimans & Ho 2022",
                "T. Salimans, J. Ho. Progressive Distillation for Fast Sampling of Diffusion "
                "Models. ICLR 2022. arXiv:2202.00512v2.", "https://arxiv.org/abs/2202.00512v2"),

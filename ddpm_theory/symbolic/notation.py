@@ -38,8 +38,34 @@ DOMAIN_OF: dict[sp.Symbol, Domain] = {}
 LATEX: dict[sp.Symbol, str] = {}
 
 
+class DeclarationError(ValueError):
+    """A symbol name declared twice with another domain or display name."""
+
+
+#: symbol name -> (domain, LaTeX): each name is declared once, wherever it is used
+DECLARED: dict[str, tuple[Domain, str | None, tuple]] = {}
+
+
 def sym(name: str, domain: Domain, latex: str | None = None, **extra: Any) -> sp.Symbol:
-    """A SymPy symbol whose assumptions come from ``domain``."""
+    """A SymPy symbol whose assumptions come from ``domain``.
+
+    A name is one quantity everywhere: declaring it again with the same domain and
+    display name returns the same symbol; with another domain, display name or extra
+    assumptions it raises :class:`DeclarationError` (two look-alike symbols of one name
+    would otherwise be silently different quantities, or one would silently take the
+    other's domain).
+    """
+    key = (domain, latex, tuple(sorted(extra.items())))
+    if name in DECLARED and DECLARED[name] != key:
+        old_dom, old_latex, old_extra = DECLARED[name]
+        raise DeclarationError(
+            f"symbol {name!r} is already declared with domain {old_dom.name} "
+            f"{old_dom.interval_text()} and display {old_latex!r}{old_extra or ''}; "
+            f"redeclared with {domain.name} {domain.interval_text()} and {latex!r}"
+            f"{key[2] or ''}. Use another name for another quantity, or a derivation's "
+            f"`domains` to narrow the domain inside one derivation."
+        )
+    DECLARED[name] = key
     s = sp.Symbol(name, **domain.sympy_assumptions(), **extra)
     DOMAIN_OF[s] = domain
     if latex is not None:

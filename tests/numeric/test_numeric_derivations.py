@@ -325,6 +325,20 @@ def test_kl_is_expected_log_ratio(m1, v1, m2, v2) -> None:
 # Every registered derivation has numeric property tests
 
 REFUTED = "test_numeric_objective::test_refuted_claim_has_a_counterexample"
+@given(u=floats_in(domains.POSITIVE, 1e-300, 1e300))
+@example(u=1.0)
+@example(u=1.0 + 2**-52)
+def test_log_inequality_on_its_domain(u):
+    """u − 1 − log u ≥ 0 on the whole of (0, ∞) in float64, written as (u − 1) −
+    log1p(u − 1) near 1 so that rounding cannot make it negative; equality only at
+    u = 1, so the wrong way round (log u ≥ u − 1, a plausible slip) fails at every other
+    u, down to the float64 neighbours of 1 where g ≈ (u − 1)²/2 ≥ 2⁻¹⁰⁷."""
+    d = u - 1.0
+    g = d - math.log1p(d) if abs(d) < 0.5 else d - math.log(u)
+    assert g >= 0.0
+    assert (g > 0.0) == (u != 1.0)
+
+
 PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
     "forward-marginal": ("test_numeric_derivations::test_forward_chain_follows_marginal",
                          "test_numeric_derivations::"
@@ -357,6 +371,7 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
                       "test_numeric_score::test_best_eps_error_gaussian_data"),
     "consistency-term-corrected": ("test_numeric_score::test_consistency_mutual_information",),
     "continuous-time": ("test_numeric_score::test_continuous_time_limit",),
+    "log-inequality": ("test_numeric_derivations::test_log_inequality_on_its_domain",),
     "luo-telescoping": ("test_numeric_score::test_luo_telescoping_pointwise",),
     "luo-consistency-term": (REFUTED,),
     "term-by-term-cancellation": (REFUTED,),

@@ -45,8 +45,8 @@ v = sym("v", VARIANCE, "v")
 m1, m2 = sym("m_q", REAL, "m_q"), sym("m_p", REAL, "m_p")
 v1, v2 = sym("v_q", VARIANCE, "v_q"), sym("v_p", VARIANCE, "v_p")
 ell = sym("ell", REAL, r"\log p(x)")
-u = sym("u", POSITIVE, r"e^{\omega_\eta(t)}")
-b = sym("b", ALPHA, r"\beta_t")
+u = sym("exp_omega", POSITIVE, r"e^{\omega_\eta(t)}")
+b = sym("beta_c", ALPHA, r"\beta_t")
 n_samples = sym("L", DIMENSION, "L")
 
 
@@ -371,7 +371,7 @@ def _algorithm2_part() -> Part:
 
 
 def _luo_part() -> Part:
-    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1", "a_1"), ("a_2", "a_2"),
+    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1p", "a_1"), ("a_2p", "a_2"),
                                                          ("c_p", "c")))
     b1, b2, w = (sym(n, VARIANCE, tex) for n, tex in (("b_1", "b_1"), ("b_2", "b_2"),
                                                       ("w_p", "w")))

@@ -173,7 +173,7 @@ def build_telescoping(target=None) -> Derivation:
         summary=("The seed's objection to Eq. 53 is not upheld: the cancellation is a "
                  "telescoping product, an identity for every T."),
         parts=(part,),
-        definitions=dict(BAYES),
+        assumptions=(BAYES,),
         induction_bases={T_sym: 2},
     )
 

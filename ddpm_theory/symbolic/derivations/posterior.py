@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...domains import POSITIVE
-from ..engine import Derivation, Part, Relation, Step
+from ..engine import Derivation, Part, Premise, Relation, Step
 from ..notation import (
     alpha,
     alpha_bar,
@@ -43,6 +43,15 @@ qB = sym("q_prev", POSITIVE, r"q(x_{t-1} \mid x_0)")
 qC = sym("q_post", POSITIVE, r"q(x_{t-1} \mid x_t, x_0)")
 qD = sym("q_marg", POSITIVE, r"q(x_t \mid x_0)")
 qJ = sym("q_joint", POSITIVE, r"q(x_{t-1}, x_t \mid x_0)")
+
+
+#: the forward process is Markov (Ho et al. 2020, Eq. 2): a modelling assumption
+MARKOV = Premise(
+    "Markov property",
+    r"q(x_t \mid x_{t-1}, x_0) = q(x_t \mid x_{t-1})",
+    {qA0: qA},
+    cite(HO, "Eq. 2"),
+)
 
 
 def bayes_part() -> Part:
@@ -180,10 +189,10 @@ def build(mu_tilde: sp.Expr = MU_TILDE, beta_tilde: sp.Expr = BETA_TILDE,
         definitions={
             beta: 1 - alpha,
             alpha_bar: alpha_bar_prev * alpha,
-            qA0: qA,
             qJ: qA0 * qB,
             qC: qJ / qD,
         },
+        assumptions=(MARKOV,),
         exports={
             "posterior_mean_coef_x0": MU_TILDE.coeff(x0),
             "posterior_mean_coef_xt": MU_TILDE.coeff(xt),

@@ -32,7 +32,7 @@ s2 = sym("s2_tw", VARIANCE, "s^2")
 p0, p1 = (sym(f"p{k}_tw", REAL, f"p_{k}") for k in range(2))
 W = [sym(f"w{k}_tw", POSITIVE, f"w_{k}") for k in (1, 2)]
 M = [sym(f"m{k}_tw", REAL, f"m_{k}") for k in (1, 2)]
-S = [sym(f"s{k}_tw", VARIANCE, f"s_{k}^2") for k in (1, 2)]
+S = [sym(f"s{k}_mix", VARIANCE, f"s_{k}^2") for k in (1, 2)]
 
 X_T = sp.sqrt(ab) * x0 + sp.sqrt(1 - ab) * eps
 
