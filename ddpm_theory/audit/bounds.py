@@ -2,7 +2,7 @@
 
 Every function here is float64 numpy and implements one derived formula; the
 tests compare each with the SymPy exports of :mod:`ddpm_theory.symbolic` and
-with mpmath at 50 digits (VERIFICATION.md, tier S1).
+with mpmath at 50 digits (docs/verification.md, tier S1).
 
 Index convention of this module: arrays over the transitions L_{t−1} have
 length T − 1 and **index j holds paper timestep t = j + 2** (t = 2..T).
@@ -11,7 +11,7 @@ length T − 1 and **index j holds paper timestep t = j + 2** (t = 2..T).
 symbol      code                                 formula
 ==========  ===================================  =======================================
 L_T         :func:`prior_kl_closed_form`         ½(ᾱ_T‖x_0‖² − Dᾱ_T − D log(1 − ᾱ_T))
-σ_t²        :func:`reverse_variance`             β_t or β̃_t (β̃_2 at t = 1)
+σ_t²        :func:`reverse_variance`             β_t or β̃_t (β̃_2 at t = 1 for β̃)
 C_t         :func:`variance_mismatch`            (D/2)(r − 1 − log r), r = β̃_t/σ_t²
 λ_t         :func:`eps_weight`                   β_t²/(2σ_t² α_t (1 − ᾱ_t))
 ==========  ===================================  =======================================
@@ -90,6 +90,10 @@ def reverse_variance(schedule: Schedule, variance: VarianceType | str) -> np.nda
     v = VarianceType.parse(variance)
     if v is VarianceType.BETA:
         return np.array(schedule.betas)
+    if v is VarianceType.BETA_RELEASED:  # σ_1² = β̃_2, as in the released code
+        b = np.array(schedule.betas)
+        b[0] = schedule.beta_tilde[1]
+        return b
     if v is VarianceType.BETA_TILDE:
         bt = np.array(schedule.beta_tilde)
         bt[0] = bt[1]
@@ -126,7 +130,7 @@ def variance_mismatch(schedule: Schedule, variance: VarianceType | str, D: int) 
     s = schedule
     if v is VarianceType.BETA_TILDE:
         u = np.zeros(s.T - 1)
-    elif v is VarianceType.BETA:
+    elif v in (VarianceType.BETA, VarianceType.BETA_RELEASED):  # equal for t >= 2
         u = -s.betas[1:] * s.alpha_bar_prev[1:] / s.one_minus_alpha_bar[1:]
     else:
         raise ValueError(f"variance {v.value!r} is learned: C_t depends on x_t.")

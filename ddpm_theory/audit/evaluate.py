@@ -17,13 +17,13 @@ Per row (shape ``(R,)``, float64, nats summed over the D data dimensions):
   model's σ_t², on the same (x_0, ε) (common random numbers); NaN where unknown.
 
 The model runs in its own dtype; its output is cast to float64 and everything
-after that is float64 (VERIFICATION.md, rule 2).
+after that is float64 (docs/verification.md, rule 2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from torch import Tensor
 
 from ..backend.dataset import Dataset
 from ..backend.enums import DecoderType
-from ..backend.likelihood import gaussian_log_likelihood, normal_kl
+from ..backend.likelihood import ApproxCdf, gaussian_log_likelihood, normal_kl
 from ..backend.losses import decoder_nll, sum_flat
 from ..backend.process import GaussianDiffusion, ModelPrediction
 from .bounds import lambda_sigma2, variance_mismatch
@@ -80,7 +80,7 @@ class RowEvaluator:
         *,
         decoder: DecoderType,
         levels: int | None,
-        approx_cdf: Literal["exact", "tanh"],
+        approx_cdf: ApproxCdf,
         law: Dataset | None,
         model_dtype: torch.dtype,
         batch_size: int,

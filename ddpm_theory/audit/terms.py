@@ -20,11 +20,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..backend.checkpoint import Checkpoint, load_checkpoint
+from ..adapters import load_model
+from ..backend.checkpoint import Checkpoint
 from ..backend.data import get_dataset
 from ..backend.dataset import Dataset
 from ..backend.device import resolve_device
 from ..backend.enums import DecoderType, Parameterization, VarianceType
+from ..backend.likelihood import ApproxCdf
 from ..backend.losses import prior_kl
 from ..backend.process import GaussianDiffusion
 from ..backend.schedule import Schedule
@@ -51,9 +53,11 @@ def _resolve_source(model: Any, device: torch.device) -> tuple[Model, dict[str, 
     """The callable and the defaults a checkpoint supplies (none for a callable)."""
     if isinstance(model, (str, os.PathLike)):
         try:
-            model = load_checkpoint(model, map_location=device)
+            model = load_model(model, device)
         except (FileNotFoundError, ValueError) as exc:
             raise AuditError(f"cannot audit {str(model)!r}: {exc}") from None
+    if hasattr(model, "audit_source"):  # an adapted outside model (ddpm_theory.adapters)
+        return model.audit_source(device)
     if isinstance(model, Checkpoint):
         c = model
         return c.model.to(device), {
@@ -116,7 +120,7 @@ def elbo_terms(
     variance: VarianceType | str | None = None,
     decoder: DecoderType | str | None = None,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] | None = None,
+    approx_cdf: ApproxCdf | None = None,
     data: Dataset | str | None = None,
     bayes: bool = True,
     n_draws: int = 1,
@@ -133,6 +137,7 @@ def elbo_terms(
     progress: Callable[[int], Any] | None = None,
     steps: int | None = None,
     schedule_override: bool = False,
+    distributed: bool | Any = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
 
@@ -150,7 +155,9 @@ def elbo_terms(
         checkpoint: ``eps``, ``beta``, and ``discretized`` if ``levels`` else ``gaussian``.
     levels, approx_cdf
         Grid levels of the discretised decoder, and ``"exact"`` (log Φ via
-        ``torch.special.log_ndtr``) or ``"tanh"`` (Ho et al.'s released code).
+        ``torch.special.log_ndtr``), ``"tanh"`` (the approximation of Ho et al.'s
+        released code) or ``"tanh_clamped"`` (the same with that code's 1e-12 floor on
+        each probability).
     data
         The data law (a :class:`Dataset` or registered name): its exact E[x_0|x_t]
         gives the Bayes-optimal terms and its entropy the floor of the total.
@@ -188,6 +195,12 @@ def elbo_terms(
         Audit a checkpoint under a ``schedule`` other than its own (the model then
         runs on inputs outside its training range); refused unless ``True``, and the
         record's ``notes`` then say so.
+    distributed
+        ``True`` (the default process group, joined from a ``torchrun`` environment;
+        a group of one without it) or a ``torch.distributed`` process group: the
+        rows are split over the ranks and each example's noise is seeded by (seed,
+        example), so every rank returns the same record for any number of ranks
+        (:mod:`~ddpm_theory.audit.distributed`).
 
     Returns
     -------
@@ -259,8 +272,12 @@ def elbo_terms(
 
     plan = _make_plan(timesteps, n_timesteps, proposal, B, T, gen, ev, x, pilot_examples)
     rows = _rows(plan, B, len(dweights))
-    noise = _noise_fn(nodes, x.shape[1:], gen)
-    res = ev.run(rows["idx"], rows["t"], noise)
+    if distributed is False:
+        res = ev.run(rows["idx"], rows["t"], _noise_fn(nodes, x.shape[1:], gen))
+    else:
+        from .distributed import run_distributed
+
+        res = run_distributed(ev, rows, nodes, x.shape[1:], gen, distributed)
     prior_torch = prior_kl(diffusion, x).cpu().numpy()
     rec = summarize(
         res, plan, dweights, x, schedule, diffusion, dec, law, prior_torch,

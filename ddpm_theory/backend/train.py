@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from .data import get_dataset
 from .dataset import Dataset
 from .device import resolve_device
 from .enums import DecoderType, LossType, Parameterization, VarianceType
+from .likelihood import ApproxCdf
 from .losses import check_loss_variance, training_losses
 from .models import default_model, model_config
 from .paths import check_output_path
@@ -217,7 +218,7 @@ def train(
     variance: VarianceType | str = "beta",
     loss: LossType | str = "simple",
     decoder: DecoderType | str | None = None,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
     batch_size: int = 256,
     lr: float = 1e-3,
     ema_decay: float = 0.999,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, report_problems, write_file
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "variance rule applies to the sub-chain's own betas (sigma^2 = beta' or "
                         "beta-tilde'). Default: all T steps")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -69,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps > ckpt.diffusion.T:
         return error(f"--steps must be at most the checkpoint's T = {ckpt.diffusion.T}; "
                      f"got {args.steps}")
-    try:
-        x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed),
-                   steps=args.steps)
-    except ValueError as exc:
-        return error(f"--steps {args.steps}: {exc}")
+    from tqdm.auto import tqdm
+
+    with tqdm(total=args.steps or ckpt.diffusion.T, desc="sample", unit="step",
+              file=sys.stderr, disable=args.no_progress) as bar:
+        try:
+            x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed),
+                       steps=args.steps, progress=bar.update)
+        except ValueError as exc:
+            bar.close()
+            return error(f"--steps {args.steps}: {exc}")
     assert not isinstance(x, Trajectory)  # no trajectory was asked for
     if not bool(x.isfinite().all()):
         return error("the model produced non-finite samples", FAILED)

@@ -74,6 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", type=Path, metavar="CKPT",
                    help="continue the run saved in CKPT up to --steps in all, with its own "
                         "settings; the result equals an uninterrupted run")
+    p.add_argument("--model", default="default", choices=["default", "diffusers-unet"],
+                   help="default (MLP/U-Net of this library, --out a checkpoint file) or "
+                        "diffusers-unet (a diffusers UNet2DModel, --out a save_pretrained folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run, run_defaults={a: p.get_default(a) for a in RUN_SETTINGS})
 
@@ -189,12 +192,18 @@ def run(args: argparse.Namespace) -> int:
         problems += _choice_problems(args)
     if args.out is None:
         problems.append("--out FILE is required: where to write the checkpoint")
+    elif args.model == "diffusers-unet":
+        pass  # a folder: checked by train_diffusers
     else:
         err = refuse_overwrite(args.out, args.force)
         if err:
             problems.append(err)
     if problems:
         return report_problems(problems)
+    if args.model == "diffusers-unet":
+        from ._diffusers import train_diffusers
+
+        return train_diffusers(args)
     return _train(args)
 
 

@@ -1,6 +1,6 @@
 """Citations as data, and the pinned list of sources they refer to.
 
-A :class:`Citation` renders like ``(Ho et al. 2020, Eq. 7)``.  The homework seed
+A :class:`Citation` renders like ``(Ho et al. 2020, Eq. 7)``.  The homework of Sahai et al.
 numbers equations differently from the paper, so a citation always names its source.
 """
 
@@ -61,18 +61,18 @@ SOURCES: dict[str, Source] = {
         Source("Cover & Thomas 2006",
                "T. M. Cover, J. A. Thomas. Elements of Information Theory, 2nd ed. Wiley, 2006.",
                ""),
-        Source("seed: Socratic DDPM",
+        Source("Yi 2023",
                "W. Yi. Understanding the Denoising Diffusion Probabilistic Model, the Socratic "
-               "Way (2023). Seed document 000.", ""),
-        Source("seed: VAE/VDM notes",
-               "Notes on variational autoencoders and variational diffusion models. "
-               "Seed document 001.", ""),
-        Source("seed: theoretical justification",
+               "Way. Blog post, February 2023.", ""),
+        Source("VAE/VDM notes",
+               "Variational Autoencoders: notes on variational autoencoders and variational "
+               "diffusion models (online notes; no author named).", ""),
+        Source("DDPM notes, Part 2",
                "Denoising diffusion probabilistic models (Part 2: Theoretical justification). "
-               "Seed document 002.", ""),
-        Source("seed: homework",
-               "A. Sahai et al. Diffusion, Denoising, and Deep Networks (homework). "
-               "Seed document 003.", ""),
+               "Blog post (no author named in the text).", ""),
+        Source("Sahai et al. (homework)",
+               "A. Sahai (instructor), J. Hong, M. Lam, M. Lindblad, A. Liu. Diffusion, "
+               "Denoising, and Deep Networks (homework assignment).", ""),
         Source("standard",
                "A standard fact of probability or algebra, stated in the step's rule.", ""),
     )

@@ -129,7 +129,8 @@ def test_a_write_failing_under_a_file_size_limit_keeps_the_previous_file(tmp_pat
             "audit --plot": ["audit", str(ckpt), "--n", "64", "--plot", str(out)],
             "sample .npy": ["sample", str(ckpt), "--n", "2000", "--out", str(out)],
             "train": ["train", *TINY, "--steps", "3", "--out", str(out)]}[what]
-    r = _limited(2048, *argv, "--force", *(["--no-progress"] if what.startswith("audit") else []))
+    r = _limited(2048, *argv, "--force",
+                 *(["--no-progress"] if what.startswith(("audit", "sample")) else []))
     assert r.returncode == 1, r.stderr
     line = _one_error_line(r.stderr)
     assert str(out) in line and "File too large" in line

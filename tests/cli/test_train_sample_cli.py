@@ -149,3 +149,12 @@ def test_scale_to_T_is_refused_where_it_means_nothing(tmp_path, capsys):
     assert main(["train", "--steps", "2", "--T", "10", "--scale-to-T",
                  "--out", str(tmp_path / "d.pt")]) == 2
     assert "must lie in (0, 1]" in capsys.readouterr().err
+
+
+def test_sample_shows_a_progress_bar_over_the_steps(tmp_path, ckpt, capsys):
+    assert main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "p.npy")]) == 0
+    err = capsys.readouterr().err
+    assert "sample" in err and "50/50" in err  # total T = 50 steps, all done
+    assert main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "q.npy"),
+                 "--no-progress"]) == 0
+    assert "50/50" not in capsys.readouterr().err
