@@ -350,7 +350,9 @@ def test_an_unverified_unknown_or_cyclic_lemma_is_refused():
 
     wrong = _lemma("test-wrong", (la + lb) ** 2, la**2 + lb**2)
     with registry.temporary(wrong):
-        res = one_step(x, x, certificate=Apply("test-wrong", 0, {la: x, lb: y}))
+        # the false step (x + y)² = x² + y² *is* the wrong lemma's instance
+        res = one_step((x + y) ** 2, x**2 + y**2,
+                       certificate=Apply("test-wrong", 0, {la: x, lb: y}))
         assert res.status is FAILED and "not verified" in res.message
     res = one_step(x, x, certificate=Apply("no-such-lemma", 0, {}))
     assert res.status is FAILED and "not registered" in res.message
