@@ -62,7 +62,7 @@ def test_one_process_distributed_is_deterministic_and_plausible():
     a, b = audit("ok", True), audit("ok", True)
     assert np.array_equal(a.transitions, b.transitions)
     # the exact model of N(0, 1) data: the total's mean equals -log N(x0; 0, 1) within
-    # its error bar (VERIFICATION.md anchor; z from the record's own threshold)
+    # its error bar (docs/verification.md anchor; z from the record's own threshold)
     ref = audit("ok", False)
     assert a.total is not None and ref.total is not None
     se = float(np.hypot(a.total.stderr, ref.total.stderr))
