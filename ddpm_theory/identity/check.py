@@ -180,8 +180,28 @@ def _run(rel: ParsedRelation, assumptions: list[Assumption], define: tuple[str, 
     else:
         verdict, point, lv, rv = Verdict.UNDECIDED, None, "", ""
         reason = s.message.split("rule: the relation to check; ", 1)[-1]
+    if point:
+        point = _with_defined(point, rel, defs)
     return CheckResult(verdict=verdict, reason=reason, counterexample=point, lhs_value=lv,
                        rhs_value=rv, seconds=time.perf_counter() - t0, **common)
+
+
+def _with_defined(point: Mapping[str, str], rel: ParsedRelation,
+                  defs: Mapping[sp.Symbol, sp.Expr]) -> dict[str, str]:
+    """The point, with the value of each symbol the user wrote that the check wrote out by
+    its definition (β_t = 1 − α_t at the sampled α_t)."""
+    from ..symbolic.procedures import substitute_definitions
+
+    out = dict(point)
+    written = (rel.lhs.free_symbols | rel.rhs.free_symbols) & set(defs)
+    env = {sp.Symbol(k, **sym.assumptions0): sp.Float(v, 30)
+           for k, v in point.items() for sym in [QUANTITIES.get(k, sp.Symbol(k))]}
+    for sym in sorted(written, key=str):
+        value = substitute_definitions(sym, defs).xreplace(
+            {q: env[k] for k in env for q in [QUANTITIES.get(str(k))] if q is not None})
+        if not value.free_symbols:
+            out[str(sym)] = f"{sp.N(value, 12)} (by its definition)"
+    return out
 
 
 def _counterexample(d: Derivation, seed: int, n_points: int

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from tokenize import TokenError
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -140,6 +141,9 @@ def _parse_plain(side: str, full: str, offset: int) -> sp.Expr:
                           transformations=transforms, evaluate=True)
     except ParseError:
         raise
+    except TokenError:
+        raise ParseError(caret(full, offset + _unclosed(side), "an unclosed bracket")
+                         ) from None
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1
         shown = full if text == side else text
@@ -147,6 +151,16 @@ def _parse_plain(side: str, full: str, offset: int) -> sp.Expr:
         raise ParseError(caret(shown, at, f"cannot parse: {exc.msg}")) from None
     except (TypeError, ValueError, NameError, AttributeError) as exc:
         raise ParseError(caret(full, offset, f"cannot parse {side.strip()!r}: {exc}")) from None
+
+
+def _unclosed(text: str) -> int:
+    stack = []
+    for i, c in enumerate(text):
+        if c in "([{":
+            stack.append(i)
+        elif c in ")]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else len(text)
 
 
 # -- LaTeX -------------------------------------------------------------------------
