@@ -60,8 +60,8 @@ def derivations_in(module: ModuleType) -> list[Derivation]:
     for value in list(vars(module).values()):
         if isinstance(value, Derivation):
             found.append(value)
-        elif isinstance(value, (list, tuple)) and value is listed:
-            found.extend(v for v in value if isinstance(v, Derivation))
+        elif value is listed and isinstance(listed, (list, tuple)):
+            found.extend(v for v in listed if isinstance(v, Derivation))
     return list({id(d): d for d in found}.values())
 
 

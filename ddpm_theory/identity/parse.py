@@ -25,6 +25,7 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
+from ..symbolic.expectation import GaussE
 from .names import SNR_PREV, SNR_T, UnknownSymbolError, lookup
 
 __all__ = ["ParseError", "ParsedRelation", "parse_relation", "parse_expression", "RELATIONS"]
@@ -128,6 +129,7 @@ _GLOBALS: dict = {name: getattr(sp, name) for name in (
     "Integer", "Float", "Rational", "Symbol", "Function", "sqrt", "log", "exp", "Abs", "pi",
     "Max", "Min", "oo")}
 _GLOBALS["SNR"] = _snr
+_GLOBALS["GaussE"] = GaussE  # E_{x ~ N(mean, var)}[f] as GaussE(f, x, mean, var)
 _GLOBALS["__builtins__"] = {}
 
 
@@ -142,25 +144,39 @@ def _parse_plain(side: str, full: str, offset: int) -> sp.Expr:
     except ParseError:
         raise
     except TokenError:
-        raise ParseError(caret(full, offset + _unclosed(side), "an unclosed bracket")
-                         ) from None
+        pos, what = _unbalanced(side)
+        raise ParseError(caret(full, offset + pos, what)) from None
     except SyntaxError as exc:
-        col = (exc.offset or 1) - 1
+        col, msg = _syntax_position(text, exc)
         shown = full if text == side else text
         at = offset + col if text == side else col
-        raise ParseError(caret(shown, at, f"cannot parse: {exc.msg}")) from None
+        raise ParseError(caret(shown, at, f"cannot parse: {msg}")) from None
     except (TypeError, ValueError, NameError, AttributeError) as exc:
         raise ParseError(caret(full, offset, f"cannot parse {side.strip()!r}: {exc}")) from None
 
 
-def _unclosed(text: str) -> int:
+def _syntax_position(text: str, exc: SyntaxError) -> tuple[int, str]:
+    """Where Python's own parser stops in ``text`` (parse_expr's offset is in the code it
+    generates, not in the input)."""
+    import ast
+
+    try:
+        ast.parse("(" + text + "\n)", mode="eval")
+    except SyntaxError as own:
+        return max((own.offset or 2) - 2, 0), own.msg
+    return max((exc.offset or 1) - 1, 0), exc.msg or "invalid syntax"
+
+
+def _unbalanced(text: str) -> tuple[int, str]:
     stack = []
     for i, c in enumerate(text):
         if c in "([{":
             stack.append(i)
-        elif c in ")]}" and stack:
+        elif c in ")]}":
+            if not stack:
+                return i, f"an unmatched {c!r}"
             stack.pop()
-    return stack[-1] if stack else len(text)
+    return (stack[-1], "an unclosed bracket") if stack else (len(text), "unbalanced brackets")
 
 
 # -- LaTeX -------------------------------------------------------------------------
@@ -227,13 +243,16 @@ def _known(name: str) -> bool:
 def _resolve(expr: sp.Basic) -> sp.Expr:
     if isinstance(expr, sp.core.relational.Relational):
         raise ParseError(f"{expr} is a relation inside a side; write one relation")
+    # "\\alpha_t(1 - \\bar\\alpha_t)" is a product in the notation, not a function call
+    calls = {f: sp.Symbol(type(f).__name__) * f.args[0] for f in expr.atoms(AppliedUndef)
+             if len(f.args) == 1 and _known(_latex_name(type(f).__name__))}
+    while calls:
+        expr = expr.xreplace(calls)
+        calls = {f: sp.Symbol(type(f).__name__) * f.args[0] for f in expr.atoms(AppliedUndef)
+                 if len(f.args) == 1 and _known(_latex_name(type(f).__name__))}
     bad = expr.atoms(AppliedUndef)
     if bad:
         names = ", ".join(sorted({type(f).__name__ for f in bad}))
-        known = [f for f in sorted(names.split(", ")) if _known(f)]
-        if known:
-            raise ParseError(f"{known[0]}(...) reads as a function call: write "
-                             f"{known[0]}*(...) for a product")
         raise UnknownSymbolError(
             f"unknown function {names}: a check is over the notation's quantities only "
             "(SNR(t), SNR(t-1), sqrt, log, exp, Abs are known)")
