@@ -124,6 +124,10 @@ def _relation(identity: Any) -> ParsedRelation:
     for cls, op in ops.items():
         if isinstance(identity, cls):
             return ParsedRelation(str(identity), identity.lhs, op, identity.rhs, False)
+    if isinstance(identity, (sp.logic.boolalg.BooleanTrue, sp.logic.boolalg.BooleanFalse)):
+        raise TypeError(f"SymPy decided the relation to {identity} before the check, from the "
+                        "symbols' assumptions alone; build it with evaluate=False, or pass a "
+                        "string")
     raise TypeError(f"check() takes a string 'LHS = RHS' or a SymPy Eq/Le/Ge, not "
                     f"{type(identity).__name__}")
 
