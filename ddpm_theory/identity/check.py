@@ -43,6 +43,9 @@ class Verdict(str, enum.Enum):
     FALSE = "false"
     UNDECIDED = "could not decide"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 @dataclass(frozen=True)
 class CheckResult:

@@ -31,17 +31,21 @@ def pytest_addoption(parser: Any) -> None:
 
 
 class DerivationItem(pytest.Item):
+    """One derivation as a test item."""
+
     def __init__(self, *, derivation: Any, seed: int, **kw: Any) -> None:
         super().__init__(**kw)
         self.derivation = derivation
         self.seed = seed
 
     def runtest(self) -> None:
+        """Verify the derivation; it must reach its expected verdict."""
         from . import assert_derivation
 
         assert_derivation(self.derivation, seed=self.seed)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        """The failing steps, their rules and counterexamples (no Python traceback)."""
         from ..symbolic.engine import DerivationError
 
         if isinstance(excinfo.value, DerivationError):
@@ -49,16 +53,20 @@ class DerivationItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Where the item comes from, for pytest's report."""
         return self.path, None, f"derivation {self.derivation.name}"
 
 
 class DerivationModule(pytest.Collector):
+    """The derivations of one ``--ddpm-derivations`` module."""
+
     def __init__(self, *, spec: str, seed: int, **kw: Any) -> None:
         super().__init__(**kw)
         self.spec = spec
         self.seed = seed
 
     def collect(self) -> list[pytest.Item]:
+        """One item per derivation of the module(s)."""
         from ..usermodule import collect
 
         return [DerivationItem.from_parent(self, name=d.name, derivation=d, seed=self.seed)
