@@ -193,5 +193,5 @@ def variances(
 
 
 def seeds() -> st.SearchStrategy[int]:
-    """Seeds for ``numpy.random.default_rng`` (seeds are inputs: VERIFICATION.md rule 1)."""
+    """Seeds for ``numpy.random.default_rng`` (seeds are inputs: docs/verification.md rule 1)."""
     return st.integers(0, 2**32 - 1)

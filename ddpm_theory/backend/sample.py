@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -48,10 +50,12 @@ def p_sample_loop(
     *,
     return_trajectory: bool = False,
     dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], Any] | None = None,
 ) -> Tensor | Trajectory:
     """x_T ~ N(0, I), then x_{t−1} = μ_θ(x_t, t) + σ_t z for t = T..1, z ~ N(0, I) for
     t > 1 and z = 0 at t = 1 (Ho et al. 2020, Algorithm 2). All draws come from
-    ``generator``, on its device."""
+    ``generator``, on its device. ``progress`` is called with 1 after each of the T
+    steps."""
     dev = generator.device
     n = shape[0]
     x = torch.randn(shape, generator=generator, device=dev, dtype=dtype)
@@ -66,6 +70,8 @@ def p_sample_loop(
         x = diffusion.p_sample(model(x, t), x, t, noise)
         if return_trajectory:
             states.append(x)
+        if progress is not None:
+            progress(1)
     if return_trajectory:
         return Trajectory(torch.stack(states[::-1]))
     return x
@@ -78,6 +84,7 @@ def sample(
     generator: torch.Generator | None = None,
     seed: int = 0,
     return_trajectory: bool = False,
+    progress: Callable[[int], Any] | None = None,
 ) -> Tensor | Trajectory:
     """Draw ``n`` samples from a trained model.
 
@@ -92,6 +99,8 @@ def sample(
         model is moved there). Default: a CPU generator seeded with ``seed``.
     return_trajectory
         Return the whole chain as a :class:`Trajectory` instead of x_0.
+    progress
+        Called with 1 after each of the T reverse steps (e.g. a progress bar's update).
 
     Returns
     -------
@@ -107,5 +116,5 @@ def sample(
     model = ckpt.model.to(generator.device).eval()
     return p_sample_loop(
         ckpt.diffusion, model, (n, *ckpt.event_shape), generator,
-        return_trajectory=return_trajectory,
+        return_trajectory=return_trajectory, progress=progress,
     )

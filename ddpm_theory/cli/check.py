@@ -1,7 +1,8 @@
 """``ddpm-theory check 'LHS = RHS' [--assume ...] [--define NAME]``: check one identity.
 
 Exit status: 0 true, 1 false (a counterexample is printed), 3 could not decide (the
-reason is printed), 2 input that cannot be read (the message points at it).
+reason is printed), 2 input that cannot be read (the message points at it), 4 the
+``--json`` file could not be written.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import error, refuse_overwrite, write_text
 
 EXIT = {"true": 0, "false": 1, "could not decide": 3}
+#: the --json file could not be written (1 is taken by "false")
+NOT_WRITTEN = 4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(result.explain())
     if args.json is not None:
-        args.json.write_text(json.dumps(to_dict(result), indent=2) + "\n")
+        err = write_text(args.json, json.dumps(to_dict(result), indent=2) + "\n", args.force)
+        if err:
+            return error(err, NOT_WRITTEN)
     return EXIT[result.verdict.value]
 
 

@@ -8,13 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from ._io import refuse_overwrite
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
         help="verify registered derivations step by step",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Check every step of the named (default: all) derivations symbolically and at "
             "50 digits. Exit status 0 only when every verdict is the expected one."
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the registered names and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
     p.add_argument("-j", "--jobs", type=int, default=0,
-                   help="worker processes (default 0: one per CPU core; 1: in this process)")
+                   help="worker processes (0: one per CPU core; 1: in this process)")
     p.set_defaults(func=run)
 
 
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
 
+    if args.jobs < 0:
+        return error("--jobs must be >= 0 (0 means one per CPU core)")
     import time
 
     wall0 = time.perf_counter()
@@ -111,9 +114,6 @@ def run(args: argparse.Namespace) -> int:
               f"{'seconds':>7}  methods")
     print(header)
     print("-" * len(header))
-    if args.jobs < 0:
-        print("error: --jobs must be >= 0 (0 means one per CPU core)", file=sys.stderr)
-        return 2
     stream = (_verify_all(selected, args.seed, args.jobs) if user is None
               else (d.verify(seed=args.seed) for d in user))
     for res in stream:
@@ -149,5 +149,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{sum(len(r.premises) for r in results)} premises assumed, not verified "
           "(listed with --verbose and in --json)")
     if args.json is not None:
-        args.json.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+        err = write_text(args.json, json.dumps([r.to_dict() for r in results], indent=2) + "\n",
+                         args.force)
+        if err:
+            return error(err, FAILED)
     return 0 if not bad else 1

@@ -1,4 +1,4 @@
-"""Numeric verification layer (VERIFICATION.md tiers S1--S4).
+"""Numeric verification layer (docs/verification.md tiers S1--S4).
 
 * :mod:`~ddpm_theory.numeric.estimators` -- Monte-Carlo, control-variate MC,
   randomised QMC and Gauss--Hermite estimators returning an :class:`Estimate`.
@@ -20,10 +20,14 @@ from ddpm_theory.numeric.acceptance import (
     active_examples,
     assert_agrees,
     assert_gof,
+    assert_power,
     check_agreement,
     detectable_discrepancy,
     gof_test,
+    ks_critical_value,
+    ks_power_lower_bound,
     per_run_alpha,
+    rejection_probability,
     z_threshold,
 )
 from ddpm_theory.numeric.estimators import (
@@ -60,6 +64,7 @@ __all__ = [
     "active_examples",
     "assert_agrees",
     "assert_gof",
+    "assert_power",
     "check_agreement",
     "control_variate",
     "detectable_discrepancy",
@@ -68,6 +73,8 @@ __all__ = [
     "gauss_hermite",
     "gof_test",
     "kl_diag_normal",
+    "ks_critical_value",
+    "ks_power_lower_bound",
     "kl_mvn",
     "kl_normal",
     "monte_carlo",
@@ -77,6 +84,7 @@ __all__ = [
     "normal_log_density",
     "per_run_alpha",
     "quadratic_controls",
+    "rejection_probability",
     "rqmc",
     "z_threshold",
 ]

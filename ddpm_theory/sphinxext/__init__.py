@@ -163,5 +163,17 @@ CSS = """
   background: #fff8ec; border-left: 3px solid #e08a00; font-size: 0.9em; }
 .ddpm-failure { color: #a1111f; white-space: pre-wrap; }
 .ddpm-table td p { margin: 0; }
+table.ddpm-catalogue { table-layout: fixed; width: 100%; font-size: 0.88em; }
+table.ddpm-catalogue th, table.ddpm-catalogue td { white-space: normal; overflow-wrap: anywhere;
+  vertical-align: top; padding: 0.25rem 0.35rem; }
+table.ddpm-catalogue td p { overflow-x: auto; overflow-y: hidden; }
+table.ddpm-catalogue .ddpm-entry-id { font-size: 0.8em; }
+table.ddpm-catalogue th:nth-child(1) { width: 29%; }
+table.ddpm-catalogue th:nth-child(2) { width: 14%; }
+table.ddpm-catalogue th:nth-child(3) { width: 20%; }
+table.ddpm-catalogue th:nth-child(4) { width: 16%; }
+table.ddpm-catalogue th:nth-child(5) { width: 21%; }
+table.ddpm-catalogue .ddpm-stamp { overflow-wrap: normal; font-size: 0.75em;
+  padding: 0.05rem 0.2rem; }
 .ddpm-figure img { max-width: 100%; }
 """

@@ -66,7 +66,7 @@ __all__ = [
     "TangentLine",
 ]
 
-#: random points of the numeric check per step (VERIFICATION.md: at least 32)
+#: random points of the numeric check per step (docs/verification.md: at least 32)
 N_POINTS = 32
 #: time box of the simplify fallback (seconds), used only where the numbers agree
 FALLBACK_SECONDS = 5.0
@@ -399,15 +399,15 @@ def _verdict(where: str, step: Step, outcome: Outcome, num: NumericComparison
         refuted = not outcome.zero and (num.certified or num.gap_negative)
         if refuted:
             return Status.REFUTED, f"{where}: refuted as expected"
-        why = ("the symbolic check proves it" if outcome.zero else
+        reason = ("the symbolic check proves it" if outcome.zero else
                "no certified counterexample was found" + (
                    f" (the sides differ by {num.max_rel:.3g} at the worst point, but not "
                    "stably across two precisions and quadrature rules)" if not num.agree
                    else ""))
-        return Status.FAILED, f"{where}: claimed false but {why} (rule: {step.rule})"
+        return Status.FAILED, f"{where}: claimed false but {reason} (rule: {step.rule})"
     if outcome.zero and num.agree:
         return Status.VERIFIED, f"{where}: verified"
-    why = []
+    why: list[str] = []
     if not outcome.zero:
         why.append(f"symbolic remainder {_short(outcome.residual)} ({outcome.note})")
     if not num.agree:

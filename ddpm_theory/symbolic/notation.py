@@ -91,6 +91,9 @@ alpha = sym("alpha_t", ALPHA, r"\alpha_t")
 alpha_next = sym("alpha_t1", ALPHA, r"\alpha_{t+1}")
 beta = sym("beta_t", BETA, r"\beta_t")
 beta_next = sym("beta_t1", BETA, r"\beta_{t+1}")
+# the same quantities at t = 1 (parts about the first step are written with index 1)
+alpha_1 = sym("alpha_1", ALPHA, r"\alpha_1")
+beta_1 = sym("beta_1", BETA, r"\beta_1")
 alpha_bar_prev = sym("alphabar_tm1", UNIT_OPEN, r"\bar\alpha_{t-1}")
 alpha_bar = sym("alphabar_t", ALPHA_BAR, r"\bar\alpha_t")
 beta_tilde = sym("betatilde_t", VARIANCE, r"\tilde\beta_t")
@@ -120,6 +123,7 @@ d = sym("d", DIMENSION, "d")
 DEFINITIONS: dict[sp.Symbol, sp.Expr] = {
     beta: 1 - alpha,
     beta_next: 1 - alpha_next,
+    beta_1: 1 - alpha_1,
     alpha_bar: alpha_bar_prev * alpha,
 }
 

@@ -1,4 +1,4 @@
-"""The 50-digit numeric check of a step (tier S0-num of VERIFICATION.md).
+"""The 50-digit numeric check of a step (tier S0-num of docs/verification.md).
 
 Both sides of a step are evaluated with mpmath at random points drawn inside the
 declared domains of their free symbols.  This check shares nothing with the symbolic

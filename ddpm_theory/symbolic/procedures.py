@@ -1,6 +1,6 @@
 """Decision procedures for "this expression is identically zero" (tier S0).
 
-The pipeline is matched to the expression class (VERIFICATION.md, tier S0):
+The pipeline is matched to the expression class (docs/verification.md, tier S0):
 
 1. definitions are substituted (β_t := 1 − α_t, ᾱ_t := ᾱ_{t−1} α_t, ...) and Gaussian
    expectations are evaluated by the moment rule;
@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
@@ -392,7 +393,8 @@ def is_zero(
     overridden by ``domains``)."""
     lookup = make_lookup(domains)
     relations = [sp.expand(substitute_definitions(r, definitions)) for r in relations]
-    again = dict(relations=relations, domains=domains, induction_bases=induction_bases)
+    again: dict[str, Any] = dict(relations=relations, domains=domains,
+                                 induction_bases=induction_bases)
     if isinstance(expr, (sp.MatrixBase, sp.Tuple, tuple, list)):
         outcomes = [
             is_zero(e, definitions=definitions, fallback_seconds=fallback_seconds, **again)

@@ -214,24 +214,24 @@ N_CHECKS = sum(get_dataset(n).dim for n in MOMENT_SETS) + 2  # + the two two_moo
 
 
 @pytest.mark.statistical
-def test_sampled_means_agree_with_exact_means() -> None:
+def test_sampled_means_agree_with_exact_means(seed: int) -> None:
     """Sample means of n = 1e5 draws against the exact mixture means, SE from the exact
     variance (closed form); the 1e-6 false-alarm budget is split over all N_CHECKS
     coordinates (z ~ 5.7). Power: a mean error of 0.05 is caught with probability
     >= 0.999 (asserted by assert_agrees' must_detect). two_moons has mean (0, 0)
     exactly (E cos = 0, E sin = 2/pi on U(0, pi), mirrored); its SE is estimated from
-    the n >= 1e4 draws (VERIFICATION.md S3)."""
+    the n >= 1e4 draws (docs/verification.md S3)."""
     n = 100_000
     assert z_threshold(n_examples=N_CHECKS) < 6.0
     for i, name in enumerate(MOMENT_SETS):
         ds = get_dataset(name)
-        x = ds.sample(n, torch.Generator().manual_seed(100 + i), dtype=torch.float64).numpy()
+        x = ds.sample(n, torch.Generator().manual_seed(seed + 1 + i), dtype=torch.float64).numpy()
         mean, var = _exact_moments(ds)
         for j in range(ds.dim):
             est = Estimate(float(x[:, j].mean()), math.sqrt(var[j] / n), n, Method.MONTE_CARLO)
             assert_agrees(est, float(mean[j]), must_detect=0.05, n_examples=N_CHECKS,
                           what=f"{name} mean[{j}]")
-    x = get_dataset("two_moons").sample(n, torch.Generator().manual_seed(99),
+    x = get_dataset("two_moons").sample(n, torch.Generator().manual_seed(seed),
                                         dtype=torch.float64).numpy()
     for j in range(2):
         est = Estimate(float(x[:, j].mean()), float(x[:, j].std(ddof=1)) / math.sqrt(n), n,
@@ -240,7 +240,7 @@ def test_sampled_means_agree_with_exact_means() -> None:
 
 
 @pytest.mark.statistical
-def test_mixture_1d_samples_follow_its_cdf() -> None:
+def test_mixture_1d_samples_follow_its_cdf(seed: int) -> None:
     """S4: Kolmogorov-Smirnov against the exact mixture CDF (scipy's exact null), at the
     per-run level of the 1e-6 budget."""
     from scipy import stats
@@ -253,5 +253,15 @@ def test_mixture_1d_samples_follow_its_cdf() -> None:
     def cdf(x):
         return sum(wk * stats.norm.cdf(x, mk, sk) for wk, mk, sk in zip(w, m, s))
 
-    x = ds.sample(5000, torch.Generator().manual_seed(5), dtype=torch.float64).numpy()[:, 0]
+    def swapped(x):  # planted: the weights attached to the wrong components
+        return sum(wk * stats.norm.cdf(x, mk, sk) for wk, mk, sk in zip(w[::-1], m, s))
+
+    from ddpm_theory.numeric.acceptance import ks_power_lower_bound
+
+    # power against the planted slip, computed (exact binomial bound) before the draw
+    assert ks_power_lower_bound(5000, cdf, swapped, np.linspace(-3, 3, 241), n_examples=1) \
+        >= 1 - 1e-3
+    x = ds.sample(5000, torch.Generator().manual_seed(seed), dtype=torch.float64).numpy()[:, 0]
     assert_gof(x, cdf, n_examples=1)
+    with pytest.raises(AssertionError):
+        assert_gof(x, swapped, n_examples=1)

@@ -1,5 +1,5 @@
 """Acceptance rules: threshold arithmetic, false-alarm rate on correct code, power
-against planted discrepancies (VERIFICATION.md S3, S4)."""
+against planted discrepancies (docs/verification.md S3, S4)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ from ddpm_theory.numeric import (
     active_examples,
     assert_agrees,
     assert_gof,
+    assert_power,
     check_agreement,
     detectable_discrepancy,
     gauss_hermite,
     gof_test,
+    ks_critical_value,
+    ks_power_lower_bound,
     monte_carlo,
+    rejection_probability,
     rqmc,
     z_threshold,
 )
@@ -97,8 +101,8 @@ def _binomial_interval(r: int, p: float, budget: float = 1e-6) -> tuple[int, int
 
 
 @pytest.mark.statistical
-def test_false_alarm_rate_monte_carlo() -> None:
-    rng = np.random.default_rng(11)
+def test_false_alarm_rate_monte_carlo(seed: int) -> None:
+    rng = np.random.default_rng(seed)
     reps, n, alpha = replications(3_000, 30_000), 2_000, 0.01
     alarms = 0
     for _ in range(reps):
@@ -109,9 +113,9 @@ def test_false_alarm_rate_monte_carlo() -> None:
 
 
 @pytest.mark.statistical
-def test_false_alarm_rate_rqmc_student_t() -> None:
+def test_false_alarm_rate_rqmc_student_t(seed: int) -> None:
     """RQMC with 16 scrambles needs t_15 thresholds; the count checks them."""
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(seed)
     reps, alpha = replications(600, 6_000), 0.05
     f = lambda z: np.cos(z[:, 0] + z[:, 1])  # noqa: E731  (smooth, d = 2; see rqmc docs)
     alarms = 0
@@ -127,8 +131,8 @@ def test_false_alarm_rate_rqmc_student_t() -> None:
 
 
 @pytest.mark.statistical
-def test_planted_discrepancy_of_stated_size_is_caught() -> None:
-    rng = np.random.default_rng(13)
+def test_planted_discrepancy_of_stated_size_is_caught(seed: int) -> None:
+    rng = np.random.default_rng(seed)
     n = 10_000
     n_ex = active_examples()
     se_true = math.sqrt(2.0 / n)  # sd of Z^2 is sqrt 2
@@ -175,8 +179,8 @@ def test_estimate_bias_bound_widens_tolerance() -> None:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("test", list(GofTest))
-def test_gof_false_alarm_rate(test: GofTest) -> None:
-    rng = np.random.default_rng(14)
+def test_gof_false_alarm_rate(test: GofTest, seed: int) -> None:
+    rng = np.random.default_rng(seed)
     reps, alpha = replications(2_000, 20_000), 0.01
     alarms = sum(
         not gof_test(rng.standard_normal(200), stats.norm.cdf, test=test, budget=alpha,
@@ -187,23 +191,90 @@ def test_gof_false_alarm_rate(test: GofTest) -> None:
     assert lo <= alarms <= hi, (alarms, lo, hi)
 
 
+@pytest.mark.statistical
 @given(seed=seeds())
 @example(seed=0)
 @pytest.mark.parametrize("test", list(GofTest))
 def test_gof_power_against_planted_slips(test: GofTest, seed: int) -> None:
-    """n = 1e4 draws of N(0, beta) pass, while the textbook slips are rejected at
+    """n = 2e4 draws of N(0, beta) pass, while the textbook slips are rejected at
     the default budget: sd sqrt(beta) replaced by beta^(1/4) (a doubled square
-    root), and a mean shifted by 0.2 sd.  KS distance 0.2 phi(0) = 0.080 for the
-    shift vs a critical 0.032 at alpha 2.5e-9 (thorough), with the statistic's
-    noise sd ~ 0.005: power far above 1 - 1e-3.  (A 0.1 sd shift, D = 0.040, is
-    missed by some of 400 thorough seeds -- measured.)"""
-    rng = np.random.default_rng(seed)
+    root), and a mean shifted by 0.2 sd.  The power is computed (an exact binomial lower
+    bound) and asserted: at n = 1e4 the doubled root (KS distance 0.042 against a
+    critical 0.032 at the thorough level) was certified only to 0.9982, hence n = 2e4
+    (critical 0.023; bound > 1 - 1e-15).  The shift's distance is 0.2 phi(0) = 0.080."""
     beta = 0.5
-    x = math.sqrt(beta) * rng.standard_normal(10_000)
     n_ex = active_examples(1)
+    true = stats.norm(0, math.sqrt(beta)).cdf
+    grid = np.linspace(-3.0, 3.0, 241)
+    for slip in (stats.norm(0, beta**0.25).cdf, stats.norm(-0.2 * math.sqrt(beta),
+                                                          math.sqrt(beta)).cdf):
+        # power, computed before the draw (exact binomial lower bound); a shift of the
+        # data by +0.2 sd against N(0, beta) is the same as N(0, beta) data against a
+        # claim shifted by -0.2 sd
+        assert ks_power_lower_bound(20_000, true, slip, grid, n_examples=n_ex) >= 1 - 1e-3
+    rng = np.random.default_rng(seed)
+    x = math.sqrt(beta) * rng.standard_normal(20_000)
     assert_gof(x, stats.norm(0, math.sqrt(beta)).cdf, test=test, n_examples=n_ex)
     with pytest.raises(StatisticalDisagreement):
         assert_gof(x, stats.norm(0, beta**0.25).cdf, test=test, n_examples=n_ex)
     with pytest.raises(StatisticalDisagreement):
         assert_gof(x + 0.2 * math.sqrt(beta), stats.norm(0, math.sqrt(beta)).cdf, test=test,
                    n_examples=n_ex)
+
+
+# ---------------------------------------------------------------------------
+# Power as a computed number: rejection_probability / assert_power, and the KS bound
+
+
+@given(budget=st.floats(1e-9, 1e-2), n=st.integers(1, 1000), beta=st.floats(1e-6, 0.2))
+def test_rejection_probability_at_the_detectable_discrepancy(budget, n, beta) -> None:
+    """The two formulas agree: at delta = (z_a + z_b) SE the power is 1 - beta (up to the
+    far tail Phi(-2 z_a - z_b)), and at delta = 0 it is the per-run alpha."""
+    thr = z_threshold(budget, n)
+    delta = detectable_discrepancy(2.0, thr, beta=beta)
+    assert rejection_probability(delta, 2.0, thr) == pytest.approx(1 - beta, abs=1e-9 * beta)
+    assert rejection_probability(0.0, 2.0, thr) == pytest.approx(budget / n, rel=1e-9)
+
+
+def test_rejection_probability_with_a_claimed_variance_and_with_t() -> None:
+    # A claim with its own (wrong) SE: est ~ N(c + d, 1), rule uses SE 2 -> threshold 2 t.
+    thr = 3.0
+    got = rejection_probability(7.0, 2.0, thr, true_stderr=1.0)
+    assert got == pytest.approx(stats.norm.cdf(1.0) + stats.norm.cdf(-13.0), rel=1e-12)
+    # Finite dof, no discrepancy: the t tail; large dof tends to the normal power.
+    assert rejection_probability(0.0, 1.0, thr, dof=15) == pytest.approx(
+        2 * stats.t.sf(thr, 15), rel=1e-9)
+    assert rejection_probability(5.0, 1.0, thr, dof=1e7) == pytest.approx(
+        rejection_probability(5.0, 1.0, thr), rel=1e-5)
+    with pytest.raises(ValueError):
+        rejection_probability(1.0, 0.0, thr)
+
+
+def test_assert_power_refuses_a_weak_check() -> None:
+    se = 0.01
+    strong = 10 * se  # z_a = 4.89 at one check, + z_b = 3.09: 7.98 SE needed
+    assert assert_power(strong, se, n_examples=1) >= 1 - 1e-3
+    with pytest.raises(InsufficientPower, match="power"):
+        assert_power(7 * se, se, n_examples=1, what="too weak")
+
+
+def test_ks_power_lower_bound_is_a_lower_bound() -> None:
+    """Under the null the bound cannot exceed alpha (it bounds P(reject) = alpha from
+    below); against a 0.2 sd shift at n = 1e4 it certifies power far above 1 - 1e-3."""
+    grid = np.linspace(-3, 3, 121)
+    null = ks_power_lower_bound(10_000, stats.norm.cdf, stats.norm.cdf, grid, n_examples=1)
+    assert null <= 1e-6 * (1 + 1e-6)
+    shifted = ks_power_lower_bound(10_000, stats.norm(0.2).cdf, stats.norm.cdf, grid,
+                                   n_examples=401)
+    assert shifted >= 1 - 1e-9
+    weak = ks_power_lower_bound(10_000, stats.norm(0.02).cdf, stats.norm.cdf, grid,
+                                n_examples=401)
+    assert weak < 0.01  # a 0.02 sd shift (D = 0.008 < d* = 0.032) is not certified
+
+
+def test_ks_critical_value_matches_the_p_value() -> None:
+    for n, alpha in ((200, 1e-6), (10_000, 2.5e-9)):
+        d = ks_critical_value(n, alpha)
+        assert float(stats.kstwo.sf(d, n)) == pytest.approx(alpha, rel=1e-9)
+    with pytest.raises(ValueError):
+        ks_critical_value(0, 0.1)

@@ -177,7 +177,7 @@ def test_bound_gap_is_the_path_kl(model: LinearDDPM, x0: float) -> None:
 @pytest.mark.parametrize("kind", [ScheduleKind.LINEAR, ScheduleKind.COSINE])
 def test_exact_anchor_is_tight_on_every_path(kind: ScheduleKind, n_steps: int) -> None:
     """N(0,1) data, exact posterior-mean reverse process, s2_t = beta_t: the path log-ratio
-    is -log N(x_0; 0, 1) on every trajectory, with zero variance (VERIFICATION.md anchor)."""
+    is -log N(x_0; 0, 1) on every trajectory, with zero variance (docs/verification.md anchor)."""
     betas = schedule(kind, n_steps)
     model = LinearDDPM.exact(betas)
     rng = np.random.default_rng(n_steps)

@@ -17,7 +17,7 @@ from ddpm_theory.numeric import formulas
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
 
 EPS = np.finfo(np.float64).eps
-RTOL = 1e-12  # VERIFICATION.md S1, for the well-conditioned schedule formulas
+RTOL = 1e-12  # docs/verification.md S1, for the well-conditioned schedule formulas
 SCHEDULE_NAMES = {"beta", "alpha", "alpha_bar", "alpha_bar_prev", "sigma2", "data_var"}
 
 

@@ -1,4 +1,4 @@
-"""Gaussian closed forms vs independent implementations (VERIFICATION.md rule 5):
+"""Gaussian closed forms vs independent implementations (docs/verification.md rule 5):
 scipy.stats, torch.distributions (float64), and quadrature; planted slips rejected."""
 
 from __future__ import annotations

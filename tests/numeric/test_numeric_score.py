@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
+from numeric_helpers import chi2_power, chi2_rejects
 from scipy.special import logsumexp
 from strategies import EDGE_SCHEDULES, floats_in, seeds, variances
 
@@ -18,10 +19,12 @@ from ddpm_theory.numeric import (
     Estimate,
     Method,
     active_examples,
-    assert_agrees,
     check_agreement,
     gauss_hermite,
     normal_log_density,
+    per_run_alpha,
+    rejection_probability,
+    z_threshold,
 )
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
 
@@ -58,6 +61,7 @@ def _orthogonality(x0, xt, f, n_ex) -> list[bool]:
     return out
 
 
+@pytest.mark.statistical
 @given(ab=floats_in(domains.ALPHA_BAR, 0.05, 0.95), seed=seeds())
 @example(ab=0.5, seed=0)
 def test_tweedie_is_the_conditional_mean(ab: float, seed: int) -> None:
@@ -69,17 +73,41 @@ def test_tweedie_is_the_conditional_mean(ab: float, seed: int) -> None:
     assert all(_orthogonality(x0, xt, tweedie_mean(xt, ab), n_ex))
 
 
-def test_tweedie_planted_slip_is_rejected() -> None:
-    """Planted: the score without its (1 - alpha_bar) factor.  At alpha_bar = 0.5 the
-    residual mean moves by ~0.3 against an SE ~ 0.006 -- the z-test rejects."""
-    rng = np.random.default_rng(1)
-    ab = 0.5
+def _slip_moment(ab: float, power: int, noise_factor: float) -> float:
+    """E[((x_0 - f(x_t)) x_t)^power] for f = tweedie_mean(., ab, noise_factor), by 2-D
+    Gauss--Hermite over (x_0, noise) within each mixture component (smooth integrand)."""
+    total = 0.0
+    for w, mu, s2 in zip(W, MU, S2):
+        def f(z: np.ndarray, mu=mu, s2=s2) -> np.ndarray:
+            x0 = mu + math.sqrt(s2) * z[:, 0]
+            xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * z[:, 1]
+            return ((x0 - tweedie_mean(xt, ab, noise_factor)) * xt) ** power
+        est = gauss_hermite(f, 2, 40)
+        assert est.bias_bound < 1e-8
+        total += w * est.value
+    return total
+
+
+@pytest.mark.statistical
+def test_tweedie_planted_slip_is_rejected(seed: int) -> None:
+    """Planted: the score without its (1 - alpha_bar) factor.  Its shift of the g = x_t
+    moment is E[(x_0 - f) x_t] = sqrt(alpha_bar) (E[score(x_t) x_t] = -1, by parts), the
+    SE is the moment's sd / sqrt N (quadrature), and the power of that one z-test --
+    computed with a 10 % allowance on the sample SE -- is >= 1 - 1e-3."""
+    ab, slip = 0.5, 1 / (1 - 0.5)
+    delta = _slip_moment(ab, 1, slip)
+    assert delta == pytest.approx(math.sqrt(ab), rel=1e-8)
+    se = math.sqrt(_slip_moment(ab, 2, slip) - delta**2) / math.sqrt(N)
+    thr = z_threshold(1e-6 / 3, active_examples())
+    assert rejection_probability(delta, 1.1 * se, thr, true_stderr=se) >= 1 - 1e-3
+    rng = np.random.default_rng(seed)
     k = rng.choice(2, size=N, p=W)
     x0 = MU[k] + np.sqrt(S2[k]) * rng.standard_normal(N)
     xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * rng.standard_normal(N)
-    assert not all(_orthogonality(x0, xt, tweedie_mean(xt, ab, 1 / (1 - ab)), active_examples()))
+    assert not all(_orthogonality(x0, xt, tweedie_mean(xt, ab, slip), active_examples()))
 
 
+@pytest.mark.statistical
 @given(ab=floats_in(domains.ALPHA_BAR, 0.01, 0.99), s2=variances(1, 0.05, 4.0), seed=seeds())
 @example(ab=0.5, s2=np.array([0.25]), seed=0)
 def test_best_eps_error_gaussian_data(ab: float, s2, seed: int) -> None:
@@ -90,17 +118,21 @@ def test_best_eps_error_gaussian_data(ab: float, s2, seed: int) -> None:
     xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps
     eps_hat = math.sqrt(1 - ab) * xt / (ab * s + 1 - ab)  # -sqrt(1-ab) * (-x_t / Var x_t)
     y = (eps - eps_hat) ** 2
-    est = Estimate(float(y.mean()), float(y.std(ddof=1) / math.sqrt(N)), N, Method.MONTE_CARLO)
     exact = float(FAST["best_eps_error_gaussian_data"](alpha_bar=ab, data_var=s))
     gen = float(generated()["best_eps_error_gaussian_data"](alpha_bar=ab, data_var=s))
     assert abs(exact - gen) <= 1e-12 * exact  # S1 twin (also in test_numeric_formulas)
-    # y is exactly exact * chi^2_1, so SE = exact sqrt(2 / N) = 0.7 % of exact and the
-    # detectable discrepancy (z_a + z_b) SE ~ 6-7 % of exact: a 10 % check.
-    assert_agrees(est, exact, must_detect=0.1 * exact, n_examples=active_examples(1),
-                  what="best eps error")
+    # eps - eps_hat is linear in the Gaussians (x_0, eps), so it is N(0, exact) and
+    # N mean(y) / exact ~ chi^2_N exactly: the closed-form SE is exact sqrt(2 / N).  The
+    # exact chi^2_N law is used instead of the normal z-test with that SE, which exceeds
+    # the per-run level by 6-11 % at N = 4e4 (test_numeric_tail).
+    alpha = per_run_alpha(1e-6, active_examples(1))
+    q_sum = float(y.sum())
+    assert not chi2_rejects(q_sum / exact, N, alpha)
     wrong = (1 - ab) / (ab * s + 1 - ab)  # planted: noise share
     if abs(wrong - exact) > 0.1 * exact:
-        assert not check_agreement(est, wrong, n_examples=active_examples(1)).agrees
+        # power against the slip, exact: q = N mean / wrong ~ (exact / wrong) chi^2_N
+        assert chi2_power(exact / wrong, N, alpha) >= 1 - 1e-3
+        assert chi2_rejects(q_sum / wrong, N, alpha)
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The engine's own checks must be able to fail (VERIFICATION.md, tier S0 / S0-num)."""
+"""The engine's own checks must be able to fail (docs/verification.md, tier S0 / S0-num)."""
 
 from __future__ import annotations
 

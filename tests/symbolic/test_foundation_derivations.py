@@ -1,5 +1,5 @@
 """The three foundation derivations verify, and each rejects plausible textbook slips
-(VERIFICATION.md rule 4: a check that would pass the wrong formula is a defect)."""
+(docs/verification.md rule 4: a check that would pass the wrong formula is a defect)."""
 
 from __future__ import annotations
 

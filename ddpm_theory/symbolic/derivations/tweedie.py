@@ -76,7 +76,7 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
             start_rule="differentiate log N(x_t; √ᾱ_t x_0, 1 − ᾱ_t), at x_t = x_t(x_0, ε)",
             cite=cite("Kingma et al. 2021", "§2"),
             steps=(Step(-eps / sp.sqrt(1 - ab), "−(x_t − √ᾱ_t x_0)/(1 − ᾱ_t) = −ε/√(1 − ᾱ_t)",
-                        cite("seed: VAE/VDM notes", "learning gradient of x_t")),),
+                        cite("VAE/VDM notes", "learning gradient of x_t")),),
         ),
         Part(
             title="Tweedie for Gaussian data",

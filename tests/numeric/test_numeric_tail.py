@@ -1,0 +1,139 @@
+"""False-alarm rates of the acceptance rules in the tail, at the per-run levels the 1e-6
+budget actually uses (VERIFICATION.md S3/S4), by exact computation or importance sampling.
+The counting tests in test_numeric_acceptance work at alpha = 0.01-0.05, where the
+central limit theorem is good; these look where the rules are used (alpha ~ 1e-8).
+
+Figures measured with these formulas (budget 1e-6; 26 checks = the ci profile, 401 =
+thorough): KS exact tail / alpha = 1.0000000 at n = 200 .. 1e5; a z-test with the
+closed-form SE on a chi^2_1 integrand 1.065 / 1.109 at N = 4e4, 1.26 at N = 1e4; the same
+with the sample SE (plain ``monte_carlo``) about 2.4 at N = 1e4 and 5.5 at N = 2000.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from numeric_helpers import replications
+from scipy import stats
+from scipy.special import gammaln, logsumexp
+
+from ddpm_theory.numeric import gof_test, ks_critical_value, per_run_alpha, z_threshold
+
+LEVELS = [1, 26, 401]  # checks sharing the budget: one, the ci profile, the thorough one
+
+
+def smirnov_upper_tail(n: int, d: float) -> float:
+    """P(D_n^+ >= d), exact (Birnbaum & Tingey 1951, "One-sided confidence contours for
+    probability distribution functions", Ann. Math. Statist. 22:592, Eq. 3.0):
+    d * sum_{j <= n(1-d)} C(n, j) (1 - d - j/n)^(n-j) (d + j/n)^(j-1).  All terms are
+    positive, so the log-space sum is accurate to rounding."""
+    j = np.arange(0, int(math.floor(n * (1.0 - d))) + 1, dtype=np.float64)
+    a = 1.0 - d - j / n
+    j, a = j[a > 0], a[a > 0]
+    log_terms = (gammaln(n + 1) - gammaln(j + 1) - gammaln(n - j + 1)
+                 + (n - j) * np.log(a) + (j - 1) * np.log(d + j / n))
+    return d * math.exp(float(logsumexp(log_terms)))
+
+
+def _uniform_sample_with_distance(n: int, d: float) -> np.ndarray:
+    """n points whose KS distance to U(0, 1) is exactly ``d`` (in exact arithmetic):
+    u_i = (i - 1/2)/n * (1 - s) has D = D^+ = (1/2 + s (n - 1/2)) / n."""
+    s = (n * d - 0.5) / (n - 0.5)
+    return (np.arange(1, n + 1) - 0.5) / n * (1.0 - s)
+
+
+@pytest.mark.parametrize(("n", "k"), [(200, 1), (200, 401), (5_000, 26), (10_000, 26),
+                                      (20_000, 26), (20_000, 401)])  # the suite's sizes
+def test_ks_false_alarm_rate_in_the_tail_is_the_budget(n: int, k: int) -> None:
+    """The KS rule rejects exactly beyond d* (checked end to end through gof_test), and
+    P(D_n >= d*) <= P(D^+ >= d*) + P(D^- >= d*) = 2 P(D^+ >= d*) equals alpha to 1e-6.
+    The union bound is tight here: P(D^+ >= d and D^- >= d) is of the order of the fourth
+    power of the one-sided tail (the second term of Kolmogorov's series, e^{-8 n d^2})."""
+    alpha = per_run_alpha(1e-6, k)
+    d_star = ks_critical_value(n, alpha)
+    passes = gof_test(_uniform_sample_with_distance(n, d_star * (1 - 1e-7)), stats.uniform.cdf,
+                      budget=alpha, n_examples=1)
+    fails = gof_test(_uniform_sample_with_distance(n, d_star * (1 + 1e-7)), stats.uniform.cdf,
+                     budget=alpha, n_examples=1)
+    assert passes.passed and not fails.passed
+    rate = 2.0 * smirnov_upper_tail(n, d_star)
+    assert rate == pytest.approx(alpha, rel=1e-6)
+
+
+def test_smirnov_tail_formula_against_simulation_free_anchors() -> None:
+    """The exact formula reproduces its own closed cases: P(D_n^+ >= d) = (1 - d)^n for
+    n = 1, and for d > 1/2 ... checked against scipy's independent smirnov (Smirnov 1944)."""
+    for d in (0.05, 0.3, 0.7):
+        assert smirnov_upper_tail(1, d) == pytest.approx(1 - d, rel=1e-13)
+    for n, d in ((10, 0.3), (200, 0.15), (5_000, 0.04)):
+        assert smirnov_upper_tail(n, d) == pytest.approx(float(stats.ksone.sf(d, n)), rel=1e-9)
+
+
+@pytest.mark.parametrize("dof", [15.0, 63.0, 1_999.0])
+@pytest.mark.parametrize("k", LEVELS)
+def test_student_t_threshold_tail_is_the_budget(dof: float, k: int) -> None:
+    """With Gaussian replicates (RQMC scramble means, CV residuals) the studentised error is
+    exactly t_dof; its two-sided tail at the threshold, computed independently in mpmath as
+    the regularised incomplete beta I_{dof/(dof+t^2)}(dof/2, 1/2), is alpha."""
+    alpha = per_run_alpha(1e-6, k)
+    t = z_threshold(1e-6, k, dof=dof)
+    with mpmath.workdps(40):
+        tail = mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + mpmath.mpf(t) ** 2), regularized=True)
+    assert float(tail) == pytest.approx(alpha, rel=1e-8)
+
+
+def _chi2_z_rate(n: int, z: float) -> float:
+    """Exact two-sided false-alarm rate of |mean - m| <= z SE with the closed-form SE
+    m sqrt(2/n), when the n summands are m chi^2_1 (mean m chi^2_n / n)."""
+    h = z * math.sqrt(2.0 / n)
+    return float(stats.chi2.cdf(n * (1 - h), n) + stats.chi2.sf(n * (1 + h), n))
+
+
+@pytest.mark.parametrize("k", [26, 401])
+def test_closed_form_se_on_a_chi2_integrand_exceeds_the_budget(k: int) -> None:
+    """The normal rule with the exact SE is *not* exact in the tail for a skewed integrand:
+    for (eps - eps_hat)^2 ~ m chi^2_1 (the best-eps error on Gaussian data, N = 4e4) it
+    exceeds alpha by 6-11 % (skewness 2 sqrt 2 / sqrt N, enlarged at 5.5 sd).  That test
+    therefore uses the exact chi^2_N law of its statistic, whose rate is alpha by
+    construction (checked here too)."""
+    alpha, z = per_run_alpha(1e-6, k), z_threshold(1e-6, k)
+    ratio = _chi2_z_rate(40_000, z) / alpha
+    assert 1.03 < ratio < 1.15, ratio
+    lo, hi = stats.chi2.ppf(alpha / 2, 40_000), stats.chi2.isf(alpha / 2, 40_000)
+    exact_rule = float(stats.chi2.cdf(lo, 40_000) + stats.chi2.sf(hi, 40_000))
+    assert exact_rule == pytest.approx(alpha, rel=1e-8)
+
+
+def _is_tail(n: int, z: float, side: int, reps: int, rng: np.random.Generator):
+    """Importance sampling of P(side * T > z), T = (mean(Z^2) - 1) / (sd(Z^2) / sqrt n),
+    Z ~ N(0, 1): draw Z ~ N(0, s2) with s2 = 1 / (1 - side z sqrt(2/n)) (the mean moved to
+    the boundary) and weight by the likelihood ratio s^n exp(-(1 - 1/s2) sum Z^2 / 2)."""
+    s2 = 1.0 / (1.0 - side * z * math.sqrt(2.0 / n))
+    w = np.zeros(reps)
+    for r in range(reps):
+        y = s2 * rng.standard_normal(n) ** 2
+        t = (y.mean() - 1.0) / (y.std(ddof=1) / math.sqrt(n))
+        if side * t > z:
+            w[r] = math.exp(0.5 * n * math.log(s2) - 0.5 * (1 - 1 / s2) * float(y.sum()))
+    return float(w.mean()), float(w.std(ddof=1) / math.sqrt(reps))
+
+
+@pytest.mark.statistical
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known defect: the normal rule with a sample SE exceeds its per-run level on skewed "
+    "integrands (measured x2.4 at n = 1e4, x5.5 at n = 2000 for Z^2; the lower tail "
+    "dominates: a small sample sd inflates |T|); see the acceptance module docstring"))
+@pytest.mark.parametrize(("n", "k"), [(2_000, 1), (10_000, 26)])
+def test_sample_se_on_a_chi2_integrand_meets_the_budget(n: int, k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    alpha, z = per_run_alpha(1e-6, k), z_threshold(1e-6, k)
+    reps = replications(400, 2_000)
+    parts = [_is_tail(n, z, side, reps, rng) for side in (1, -1)]
+    rate = sum(p for p, _ in parts)
+    se = math.sqrt(sum(s * s for _, s in parts))
+    if not se < 0.2 * rate:  # not an AssertionError: the xfail must not absorb it
+        raise RuntimeError(f"importance sampler too noisy: rate {rate:.3g} +- {se:.3g}")
+    assert rate <= alpha, (rate / alpha, se / alpha)
