@@ -56,7 +56,7 @@ class RunDirective(SphinxDirective):
         folder = Path(self.env.doctreedir) / "ddpm_run" / self.env.docname.replace("/", "_")
         folder.mkdir(parents=True, exist_ok=True)
         # env.temp_data lives while one page is read: the page's blocks share it
-        ns: dict[str, Any] = self.env.temp_data.setdefault(
+        ns: dict[str, Any] = self.env.temp_data.setdefault(  # type: ignore[assignment]
             "ddpm_run_namespace", {"__name__": "__ddpm_run__"})
         out, error = (self._command(code, folder) if "command" in self.options
                       else self._python(code, folder, ns))

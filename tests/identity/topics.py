@@ -140,4 +140,14 @@ TOPICS: dict[str, list[tuple[str, dict, str]]] = {
         ("lambda_x0_t = lambda_eps_t*SNR(t)", W, T),
         ("lambda_x0_t = lambda_eps_t/SNR(t)", W, F),
     ],
+    "respaced-chain-marginals": [
+        ("(1 - (1 - alphabar_t/alphabar_tm1))*alphabar_tm1 = alphabar_t", {}, T),
+        ("(1 - (1 - alphabar_tm1/alphabar_t))*alphabar_tm1 = alphabar_t", {}, F),
+    ],
+    # the divergence of the probability-flow drift for unit-variance Gaussian data, where
+    # the best ε-predictor is σ x with σ = √(1 − ᾱ_t), so ∇·ε̂ = σ d
+    "instantaneous-change-of-variables": [
+        ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/sqrt(1-alphabar_t)) = 0", {}, T),
+        ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/(1-alphabar_t)) = 0", {}, F),
+    ],
 }
