@@ -81,7 +81,7 @@ def pytest_collection_modifyitems(session: Any, config: Any, items: list) -> Non
     for spec in specs:
         path = Path(spec)
         node = DerivationModule.from_parent(
-            session, name=spec, spec=spec, seed=seed,
+            session, name=spec, nodeid=spec, spec=spec, seed=seed,
             path=path.resolve() if path.exists() else Path.cwd())
         rep = pytest.CollectReport(node.nodeid, "passed", None, [])
         try:

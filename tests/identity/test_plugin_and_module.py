@@ -65,7 +65,7 @@ def test_the_plugin_collects_the_derivations_as_test_items(pytester):
         "-o", "addopts=", "-v")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*my-posterior-variance PASSED*",
+        "user_derivations.py::my-posterior-variance PASSED*",
         "*my-posterior-variance-slip FAILED*",
         "*part 'Invert the precision', step 1 (Ho et al. 2020, Eq. 7): failed*",
         "*rule: put over one denominator (ratio upside down)*",
