@@ -34,6 +34,7 @@ from ..symbolic.notation import DEFINITIONS
 from .assume import Assumption, parse_assumption
 from .names import DEFINABLE, QUANTITIES
 from .parse import ParsedRelation, ParseError, parse_relation
+from .witness import readable_counterexample
 
 __all__ = ["Verdict", "CheckResult", "check", "identity_derivation"]
 
@@ -182,8 +183,9 @@ def _run(rel: ParsedRelation, assumptions: list[Assumption], define: tuple[str, 
         verdict, reason, point, lv, rv = Verdict.TRUE, "", None, "", ""
     elif s.certified:
         verdict, reason = Verdict.FALSE, ""
-        point, lv, rv = (_counterexample(d, seed, n_points) if rel.op != "="
-                         else (s.counterexample, s.lhs_value, s.rhs_value))
+        point, lv, rv = (readable_counterexample(d, seed)
+                         or (_counterexample(d, seed, n_points) if rel.op != "="
+                             else (s.counterexample, s.lhs_value, s.rhs_value)))
     else:
         verdict, point, lv, rv = Verdict.UNDECIDED, None, "", ""
         reason = s.message.split("rule: the relation to check; ", 1)[-1]
@@ -207,7 +209,7 @@ def _with_defined(point: Mapping[str, str], rel: ParsedRelation,
         value = substitute_definitions(sym, defs).xreplace(
             {q: env[k] for k in env for q in [QUANTITIES.get(str(k))] if q is not None})
         if not value.free_symbols:
-            out[str(sym)] = f"{sp.N(value, 12)} (by its definition)"
+            out[str(sym)] = f"{sp.N(value, 6)} (by its definition)"
     return out
 
 

@@ -179,3 +179,23 @@ def test_sympy_relations_and_the_top_level_name():
         Verdict.FALSE)
     with pytest.raises(TypeError, match="evaluate=False"):
         ddpm_theory.check(sp.Le(alpha, -beta))  # SymPy already made it False
+
+
+def test_the_counterexample_shown_is_an_ordinary_point():
+    r = check("alpha_t*(1-alphabar_tm1) + beta_t^2 = 1 - alphabar_t")
+    assert r.verdict is Verdict.FALSE
+    values = [float(v.split()[0]) for v in r.counterexample.values()]
+    assert all(1e-4 < v < 1 for v in values), r.counterexample
+
+
+def test_no_witness_for_a_true_relation():
+    from ddpm_theory.identity.check import _definitions, identity_derivation
+    from ddpm_theory.identity.witness import readable_counterexample
+
+    for text in ("alpha_t*(1-alphabar_tm1) + beta_t = 1 - alphabar_t",
+                 "log(alpha_t) <= alpha_t - 1"):
+        d = identity_derivation(parse_relation(text), _definitions(()), {})
+        assert readable_counterexample(d, 0) is None
+    slip = identity_derivation(parse_relation("log(alpha_t) <= alpha_t - 2"),
+                               _definitions(()), {})
+    assert readable_counterexample(slip, 0) is not None
