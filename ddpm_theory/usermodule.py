@@ -67,7 +67,8 @@ def derivations_in(module: ModuleType) -> list[Derivation]:
 
 def collect(spec: str) -> list[Derivation]:
     """Every derivation of the module(s) ``spec`` names; an error if there is none."""
-    found = [d for m in load(spec) for d in derivations_in(m)]
+    # a derivation imported into a second module of a package is the same derivation
+    found = list({id(d): d for m in load(spec) for d in derivations_in(m)}.values())
     if not found:
         raise UserModuleError(f"{spec}: no derivation found (define Derivation objects at "
                               "module level, or list them in DERIVATIONS)")

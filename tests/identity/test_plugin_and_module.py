@@ -133,3 +133,19 @@ def test_the_console_script_answers(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("true:")
+
+
+def test_collect_from_a_package_folder_and_a_dotted_name(tmp_path, monkeypatch):
+    pkg = tmp_path / "mypkg_ddpm"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "first.py").write_text(EXAMPLE.read_text())
+    (pkg / "second.py").write_text(
+        "from mypkg_ddpm.first import posterior_variance\n"
+        "DERIVATIONS = [posterior_variance]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    names = [d.name for d in collect("mypkg_ddpm")]
+    assert names == ["my-posterior-variance", "my-posterior-variance-slip"]
+    assert [d.name for d in collect("mypkg_ddpm.second")] == ["my-posterior-variance"]
+    with pytest.raises(UserModuleError, match="cannot import"):
+        collect("no_such_module_ddpm")
