@@ -133,3 +133,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs a CUDA device; none is available here")
     for item in gpu:
         item.add_marker(skip)
+
+# the `pytester` fixture, for the tests of the pytest plugin (ddpm_theory.testing.plugin)
+pytest_plugins = ["pytester"]

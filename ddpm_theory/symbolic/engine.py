@@ -236,6 +236,10 @@ class StepResult:
     assumes: tuple[str, ...] = ()        # names of the premises the step used
     lemmas: tuple[str, ...] = ()         # registered lemmas the step applied
     certificate: str = ""                # how an inequality's gap was shown ≥ 0
+    #: the numeric check found a certified counterexample (a disagreement stable across
+    #: two precisions and quadrature rules, or a negative gap): the step is false, not
+    #: merely undecided
+    certified: bool = False
 
 
 class DerivationError(AssertionError):
@@ -399,6 +403,7 @@ def _check_step(
         n_points=num.n_points, n_distinct=num.n_distinct, domains=num.domains,
         assumes=assumes, lemmas=tuple(sorted(cert.lemmas)),
         certificate=", ".join(dict.fromkeys(cert.how)),
+        certified=bool(num.certified or num.gap_negative),
     )
 
 

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import example, given
 from numeric_helpers import chi2_power
 from scipy import stats
-from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, seeds, variances
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
@@ -29,6 +28,14 @@ from ddpm_theory.numeric import (
 )
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
 from ddpm_theory.symbolic import registry
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    floats_in,
+    means,
+    schedule_and_t,
+    seeds,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 N = 20_000  # draws per example; all checks below have closed-form SEs at this n
