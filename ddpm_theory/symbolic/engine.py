@@ -12,8 +12,9 @@ step against the previous one twice, independently:
 
 A step may be *claimed false*: a source asserts it and the engine is expected to refute
 it.  It is then "refuted" when the symbolic procedure does not find zero *and* a
-*certified* numeric counterexample exists (the same disagreement at two precisions and
-two quadrature rules); it is "failed" otherwise -- a true claim marked false fails.
+*certified* numeric counterexample exists (a disagreement that exceeds the error estimate
+of two precisions and quadrature rules, where the quadrature converges); it is "failed"
+otherwise -- a true claim marked false fails.
 
 Modelling assumptions (the Markov property, Bayes' rule on abstract densities) are
 :class:`Premise` objects of a derivation: substitutions the checks may use, listed in
@@ -307,6 +308,7 @@ class DerivationResult:
                     "points": s.n_points, "distinct_points": s.n_distinct,
                     "domains": dict(s.domains), "assumes": list(s.assumes),
                     "lemmas": list(s.lemmas), "certificate": s.certificate,
+                    "certified_counterexample": s.certified,
                 }
                 for s in self.steps
             ],
