@@ -10,7 +10,15 @@ linear schedule), one set of examples. Prints, side by side:
    the full-T audit's standard error on the total (target: ≥ 10× fewer
    evaluations), for K = 1, 2, 4, ... slots per example on the same examples.
 
+``--distributed`` prints instead the distributed audit (``ddpm-theory audit
+--distributed`` in one process against ``--nproc 2``, gloo on the CPU) of a U-Net on
+the 8×8 digits, T = 1000: the audit's own seconds (rank 0, which waits for every
+rank), the wall time with the launch, their ratios (target ≥ 1.7× on 2 cores), whether
+the two records are equal, and, when CUDA is present, the same audit on the GPU
+(rows/s beside the CPU's) and over 2 GPUs when there are two.
+
     python benchmarks/bench_audit.py [--examples 500] [--steps 1500] [--threads 1]
+    python benchmarks/bench_audit.py --distributed [--examples 24]
 """
 
 from __future__ import annotations
@@ -49,7 +57,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--distributed", action="store_true",
+                    help="1 vs 2 processes (and GPU) for the distributed audit")
     args = ap.parse_args()
+    if args.distributed:
+        from bench_audit_distributed import main as distributed_main
+
+        distributed_main(args.examples if args.examples != 500 else 24)
+        return
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 

@@ -7,7 +7,11 @@ Adam, as in :func:`ddpm_theory.backend.train.train`):
 * the small U-Net (base 32, mults (1, 2)) on the 8x8 ``digits`` (T = 1000);
 
 at batch sizes 256 and 1024; on CUDA also the largest power-of-two batch that fits.
-Timings are printed, never asserted.
+
+Then the library's own loop, ``ddpm_theory.train`` (EMA, the NaN/Inf watch, logging), against
+a minimal hand-written loop with the same model, batch, data stream and Adam (sample, q_sample,
+forward, MSE to ε, backward, step), interleaved, median time per step of each; the overhead
+target is 15 %. Timings are printed, never asserted.
 
     python benchmarks/bench_train.py [--steps 20] [--threads 1]
 """
@@ -67,6 +71,63 @@ def steps_per_second(kind: str, batch: int, device, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
+def hand_loop_seconds(kind: str, batch: int, steps: int) -> float:
+    """Seconds per step of the minimal loop: x_t by Ho et al. 2020, Eq. 4, MSE to ε (Eq. 14)."""
+    import torch
+
+    data, model, diffusion = _workload(kind, torch.device("cpu"))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g_data, g_noise = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
+    ab = torch.tensor(diffusion.schedule.alpha_bar, dtype=torch.float32)
+    model.train()
+    start = time.perf_counter()
+    for _ in range(steps):
+        x0 = data.sample(batch, g_data)
+        t = torch.randint(1, diffusion.T + 1, (batch,), generator=g_noise)
+        eps = torch.randn(x0.shape, generator=g_noise)
+        a = ab[t - 1].reshape(-1, *([1] * (x0.ndim - 1)))
+        loss = ((model(a.sqrt() * x0 + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return (time.perf_counter() - start) / steps
+
+
+def library_seconds(kind: str, batch: int, steps: int) -> float:
+    """Seconds per step of ddpm_theory.train (setup cancelled: runs of 2n and n steps)."""
+    import torch
+
+    from ddpm_theory import train
+
+    def run(n: int) -> float:
+        data, model, diffusion = _workload(kind, torch.device("cpu"))
+        t0 = time.perf_counter()
+        train(data, n, model=model, schedule=diffusion.schedule, batch_size=batch,
+              device="cpu", progress=False)
+        return time.perf_counter() - t0
+
+    return (run(2 * steps) - run(steps)) / steps
+
+
+def overhead_table(steps: int, repeats: int = 5) -> None:
+    import statistics
+
+    print(f"\nlibrary loop vs minimal hand-written loop (CPU, median of {repeats} interleaved "
+          f"runs, {steps} steps each)")
+    header = f"{'workload':<22}{'batch':>7}{'hand ms/step':>14}{'library ms/step':>17}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    for kind, label, batch in (("mlp", "MLP / mixture_2d", 256), ("unet", "U-Net / digits 8x8",
+                                                                    256)):
+        n = steps if kind == "mlp" else max(10, steps // 10)
+        hand, lib = [], []
+        for _ in range(repeats):
+            hand.append(hand_loop_seconds(kind, batch, n))
+            lib.append(library_seconds(kind, batch, n))
+        h, lb = statistics.median(hand), statistics.median(lib)
+        print(f"{label:<22}{batch:>7}{1e3 * h:>14.2f}{1e3 * lb:>17.2f}{lb / h:>8.3f}")
+
+
 def largest_batch(kind: str, device, start: int = 1024, limit: int = 2**22) -> int:
     """Double the batch until a step runs out of memory; return the last that fit."""
     import torch
@@ -88,6 +149,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20, help="timed steps per configuration")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--overhead-steps", type=int, default=200,
+                    help="steps per run of the library-vs-hand-loop comparison (MLP; U-Net /10)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -116,6 +179,7 @@ def main() -> None:
     else:
         print("\nNo CUDA device was available: the GPU figures (steps/s on GPU and the largest "
               "batch that fits) were NOT measured.")
+    overhead_table(args.overhead_steps)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 * :mod:`ddpm_theory.symbolic` derives the identities step by step in SymPy;
 * :mod:`ddpm_theory.numeric` checks them with quadrature, QMC and Monte-Carlo;
 * :mod:`ddpm_theory.backend` trains small diffusion models with torch;
-* :func:`ddpm_theory.elbo_terms` audits a model's ELBO term by term.
+* :func:`ddpm_theory.elbo_terms` audits a model's ELBO term by term;
+* :func:`ddpm_theory.ode_nll` computes its exact likelihood by the probability-flow ODE.
 
 ``import ddpm_theory`` is cheap: the public names below are resolved lazily, so
 torch is imported only when a torch-backed name is first used.
@@ -26,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "Status": "ddpm_theory.symbolic.engine",
     "registry": "ddpm_theory.symbolic",
     "verify": "ddpm_theory.symbolic.registry",
+    # your own identities
+    "check": "ddpm_theory.identity",
     # domains
     "Domain": "ddpm_theory.domains",
     "DomainError": "ddpm_theory.domains",
@@ -43,6 +46,11 @@ _EXPORTS: dict[str, str] = {
     # audit
     "elbo_terms": "ddpm_theory.audit",
     "ElboTerms": "ddpm_theory.audit",
+    # likelihood beyond the bound
+    "ode_nll": "ddpm_theory.likelihood",
+    "OdeNll": "ddpm_theory.likelihood",
+    "continuous_bound": "ddpm_theory.likelihood",
+    "ContinuousBound": "ddpm_theory.likelihood",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -1,4 +1,4 @@
-"""The catalogue: every checkable claim of the seed documents and of Ho et al. (2020).
+"""The catalogue: every checkable claim of the source documents and of Ho et al. (2020).
 
 ``proofs/catalogue.toml`` is the single source.  Each entry names where a claim is made
 (``source``, ``location``), states it (``claim``, LaTeX), and records its ``verdict``:
@@ -35,8 +35,9 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport
 
 __all__ = [
     "Entry",
+    "Counterexample",
     "CatalogueError",
-    "SEEDS",
+    "DOCUMENTS",
     "HO",
     "SOURCES",
     "VERDICTS",
@@ -48,16 +49,20 @@ __all__ = [
     "part_status",
 ]
 
-#: the seed documents (file name -> short title), in order
-SEEDS: dict[str, str] = {
-    "000_0cec34e1871cda85.txt": "Understanding DDPM, the Socratic way (W. Yi, 2023)",
-    "001_38f39195f796e0b8.txt": "Notes on VAEs and variational diffusion models",
-    "002_eb3e1cf733e1a46f.txt": "DDPM part 2: theoretical justification of the objective",
-    "003_2084da24dc36a943.txt": "Homework: Diffusion, Denoising, and Deep Networks",
+#: the four source documents (citation key -> title and author), in order
+DOCUMENTS: dict[str, str] = {
+    "Yi 2023": ("Understanding the Denoising Diffusion Probabilistic Model, the Socratic Way "
+                "(W. Yi, 2023)"),
+    "VAE/VDM notes": ("Variational Autoencoders: notes on VAEs and variational diffusion "
+                      "models (no author named)"),
+    "DDPM notes, Part 2": ("Denoising diffusion probabilistic models (Part 2: Theoretical "
+                           "justification) (no author named)"),
+    "Sahai et al. (homework)": ("Diffusion, Denoising, and Deep Networks (homework; A. Sahai, "
+                                "J. Hong, M. Lam, M. Lindblad, A. Liu)"),
 }
 HO = "Ho et al. 2020"
 #: every valid ``source`` value
-SOURCES: tuple[str, ...] = (*SEEDS, HO)
+SOURCES: tuple[str, ...] = (*DOCUMENTS, HO)
 VERDICTS: tuple[str, ...] = ("verified", "refuted", "not-checkable")
 #: the fields of an entry, in file order (``reason`` and ``note`` may be empty)
 FIELDS: tuple[str, ...] = (
@@ -72,11 +77,40 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
+class Counterexample:
+    """Where a refuted claim fails: the first refuted step of the deciding derivation
+    (or part), the point of the 50-digit check and the values of both sides there."""
+
+    derivation: str
+    part: str
+    step: int            # index of the step within its part
+    point: dict[str, str]  # symbol -> value ({} when the step has no free symbol)
+    lhs: str             # value of the expression before the step (derived, verified)
+    rhs: str             # value of the refuted step's expression (the source's claim)
+
+    def text(self, digits: int = 6) -> str:
+        """``at v = 0.1, x = 2: derived -73.49, claimed 0`` (values to ``digits`` digits)."""
+        def short(v: str) -> str:
+            try:
+                return f"{float(v):.{digits}g}"
+            except ValueError:
+                return v
+
+        where = ", ".join(f"{k} = {short(v)}" for k, v in self.point.items())
+        return (f"{'at ' + where + ': ' if where else ''}derived {short(self.lhs)}, "
+                f"claimed {short(self.rhs)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"derivation": self.derivation, "part": self.part, "step": self.step,
+                "point": dict(self.point), "lhs": self.lhs, "rhs": self.rhs}
+
+
+@dataclass(frozen=True)
 class Entry:
     """One claim of one source, with its verdict and what decides it."""
 
     id: str
-    source: str            # a key of SEEDS, or "Ho et al. 2020"
+    source: str            # a key of DOCUMENTS, or "Ho et al. 2020"
     location: str          # equation number, section, or a short quoted phrase
     claim: str             # LaTeX
     verdict: str           # one of VERDICTS
@@ -109,7 +143,7 @@ class Entry:
 
     @property
     def source_title(self) -> str:
-        return SEEDS.get(self.source, self.source)
+        return DOCUMENTS.get(self.source, self.source)
 
     def compute_verdict(self, results: Mapping[str, Any] | None = None) -> str:
         """Re-derive the verdict of a derivation-decided entry: "verified", "refuted",
@@ -131,6 +165,25 @@ class Entry:
         if self.part is None:
             return res.status.value
         return part_status(res, self.part)
+
+    def counterexample(self, results: Mapping[str, Any] | None = None) -> Counterexample | None:
+        """The counterexample of a refuted, derivation-decided entry (None otherwise, or
+        when the derivation refutes no step of the named part). ``results`` as in
+        :meth:`compute_verdict`."""
+        name = self.derivation
+        if self.verdict != "refuted" or name is None:
+            return None
+        if results is not None and name in results:
+            res = results[name]
+        else:
+            from .symbolic import registry
+
+            res = registry.get(name).verify()
+        for s in res.steps:
+            if (self.part is None or s.part == self.part) and s.status.value == "refuted":
+                return Counterexample(name, s.part, s.index, dict(s.counterexample or {}),
+                                      s.lhs_value, s.rhs_value)
+        return None
 
     def to_dict(self) -> dict[str, str]:
         return {f: getattr(self, f) for f in FIELDS}

@@ -31,6 +31,8 @@ __all__ = [
     "TIMESTEP",
     "DIMENSION",
     "DOMAINS",
+    "STRATA",
+    "engine_sample",
 ]
 
 
@@ -118,6 +120,65 @@ class Domain:
         if self.lo == 0 and math.isinf(self.hi):
             return float(math.exp(rng.uniform(math.log(0.05), math.log(5.0))))
         return float(rng.uniform(lo, hi))
+
+
+#: the strata of :meth:`Domain.engine_sample`, cycled through by the engine's numeric check
+STRATA = ("typical", "ddpm", "extreme", "boundary")
+#: DDPM's working ranges (Ho et al. 2020, §4: β_t from 1e-4 to 0.02 over T = 1000 steps,
+#: so ᾱ_T ≈ 4e-5 and σ_t² ≈ 1e-4): domain name -> (low, high), drawn log-uniformly
+DDPM_RANGES: dict[str, tuple[float, float]] = {
+    "beta": (1e-4, 0.02),
+    "alpha": (1e-4, 0.02),          # as 1 − α, i.e. α ∈ [0.98, 0.9999]
+    "alpha_bar": (4e-5, 0.9999),
+    "unit_open": (4e-5, 0.9999),
+    "unit_left_open": (4e-5, 0.9999),
+    "variance": (1e-4, 1.0),
+    "positive": (1e-4, 1.0),
+}
+#: the extreme stratum reaches 10^−EXTREME_DECADES from each finite end and magnitudes
+#: 10^−EXTREME_DECADES .. 10^EXTREME_DECADES on infinite ones
+EXTREME_DECADES = 8
+
+
+def engine_sample(dom: Domain, rng: np.random.Generator, stratum: str) -> float:
+    """One point of a real interval domain for the engine's numeric check.
+
+    * ``typical``: :meth:`Domain.sample`;
+    * ``ddpm``: the working range of DDPM for this domain (:data:`DDPM_RANGES`), else
+      typical;
+    * ``extreme``: log-uniform distance 10^−8..10^−1 from a finite end (each end with
+      probability ½), log-uniform magnitude 10^−8..10^8 on an infinite side, both signs
+      for the real line;
+    * ``boundary``: a closed end exactly, else within 10^−12..10^−8 (relative) of an
+      open finite end, else a magnitude near 10^±8.
+    """
+    if stratum == "ddpm" and dom.name in DDPM_RANGES:
+        lo, hi = DDPM_RANGES[dom.name]
+        v = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+        return 1.0 - v if dom.name == "alpha" else v
+    if stratum == "extreme":
+        return _near_end(dom, rng, -EXTREME_DECADES, -1)
+    if stratum == "boundary":
+        ends = [e for e, op in ((dom.lo, dom.lo_open), (dom.hi, dom.hi_open))
+                if math.isfinite(e) and not op]
+        if ends:
+            return float(ends[int(rng.integers(len(ends)))])
+        return _near_end(dom, rng, -12, -8)
+    return dom.sample(rng)
+
+
+def _near_end(dom: Domain, rng: np.random.Generator, lo_dec: float, hi_dec: float) -> float:
+    finite = [(e, +1 if e == dom.lo else -1) for e in (dom.lo, dom.hi) if math.isfinite(e)]
+    if len(finite) == 2:
+        end, direction = finite[int(rng.integers(2))]
+        width = dom.hi - dom.lo
+        return end + direction * width * 10.0 ** rng.uniform(lo_dec, hi_dec)
+    magnitude = 10.0 ** rng.uniform(-EXTREME_DECADES, EXTREME_DECADES)
+    if finite:
+        end, direction = finite[0]
+        small = 10.0 ** rng.uniform(lo_dec, hi_dec)
+        return end + direction * (small if rng.uniform() < 0.5 else magnitude)
+    return magnitude if rng.uniform() < 0.5 else -magnitude
 
 
 REAL = Domain("real", -math.inf, math.inf, description="any real number")

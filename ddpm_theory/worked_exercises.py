@@ -1,4 +1,5 @@
-"""The homework seed's questions (seed 003), answered by the library.
+"""The questions of the homework "Diffusion, Denoising, and Deep Networks" (Sahai et al.),
+answered by the library.
 
 * 1.1 -- the edge cases β ≡ 0 and β ≡ 1: :func:`edge_cases` (derived in
   ``forward-marginal``, parts "Edge case: every β_t = 0/1");

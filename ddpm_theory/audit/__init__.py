@@ -1,4 +1,4 @@
-"""Audit a trained model's variational bound term by term (issue 6).
+"""Audit a trained model's variational bound term by term.
 
 :func:`elbo_terms` returns an :class:`ElboTerms` record: L_T, every L_{t−1}
 (t = 2..T, by paper timestep), L_0 and the total, each with its standard error in

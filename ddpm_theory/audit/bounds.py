@@ -2,7 +2,7 @@
 
 Every function here is float64 numpy and implements one derived formula; the
 tests compare each with the SymPy exports of :mod:`ddpm_theory.symbolic` and
-with mpmath at 50 digits (VERIFICATION.md, tier S1).
+with mpmath at 50 digits (docs/verification.md, tier S1).
 
 Index convention of this module: arrays over the transitions L_{t−1} have
 length T − 1 and **index j holds paper timestep t = j + 2** (t = 2..T).
@@ -11,7 +11,7 @@ length T − 1 and **index j holds paper timestep t = j + 2** (t = 2..T).
 symbol      code                                 formula
 ==========  ===================================  =======================================
 L_T         :func:`prior_kl_closed_form`         ½(ᾱ_T‖x_0‖² − Dᾱ_T − D log(1 − ᾱ_T))
-σ_t²        :func:`reverse_variance`             β_t or β̃_t (β̃_2 at t = 1)
+σ_t²        :func:`reverse_variance`             β_t or β̃_t (β̃_2 at t = 1 for β̃)
 C_t         :func:`variance_mismatch`            (D/2)(r − 1 − log r), r = β̃_t/σ_t²
 λ_t         :func:`eps_weight`                   β_t²/(2σ_t² α_t (1 − ᾱ_t))
 ==========  ===================================  =======================================
@@ -39,6 +39,7 @@ __all__ = [
     "x_minus_log1p",
     "variance_mismatch",
     "eps_weight",
+    "lambda_sigma2",
     "gaussian_posterior_trace",
     "gaussian_bayes_terms",
     "bayes_optimal_model",
@@ -89,6 +90,10 @@ def reverse_variance(schedule: Schedule, variance: VarianceType | str) -> np.nda
     v = VarianceType.parse(variance)
     if v is VarianceType.BETA:
         return np.array(schedule.betas)
+    if v is VarianceType.BETA_RELEASED:  # σ_1² = β̃_2, as in the released code
+        b = np.array(schedule.betas)
+        b[0] = schedule.beta_tilde[1]
+        return b
     if v is VarianceType.BETA_TILDE:
         bt = np.array(schedule.beta_tilde)
         bt[0] = bt[1]
@@ -125,21 +130,32 @@ def variance_mismatch(schedule: Schedule, variance: VarianceType | str, D: int) 
     s = schedule
     if v is VarianceType.BETA_TILDE:
         u = np.zeros(s.T - 1)
-    elif v is VarianceType.BETA:
+    elif v in (VarianceType.BETA, VarianceType.BETA_RELEASED):  # equal for t >= 2
         u = -s.betas[1:] * s.alpha_bar_prev[1:] / s.one_minus_alpha_bar[1:]
     else:
         raise ValueError(f"variance {v.value!r} is learned: C_t depends on x_t.")
     return 0.5 * D * x_minus_log1p(u)
 
 
+def lambda_sigma2(schedule: Schedule) -> np.ndarray:
+    """λ_t σ_t² = β_t²/(2 α_t (1 − ᾱ_t)) for t = 1..T, shape ``(T,)`` (Ho et al. 2020,
+    Eq. 12), NaN where α_t = 0: at zero terminal SNR (β_T = 1) μ̃_T = √ᾱ_{T−1} x̂_0 does
+    not depend on x_T, μ_θ has no ε-form (it would divide by √α_T = 0), and L_{T−1} is
+    not a multiple of ‖ε − ε_θ‖². NaN says "undefined", never a number."""
+    s = schedule
+    den = 2.0 * s.alphas * s.one_minus_alpha_bar
+    return np.divide(s.betas**2, den, out=np.full(s.T, np.nan), where=den > 0)
+
+
 def eps_weight(schedule: Schedule, sigma2: np.ndarray) -> np.ndarray:
     """λ_t = β_t²/(2σ_t² α_t (1 − ᾱ_t)) for t = 2..T, shape ``(T − 1,)``: the weight of
-    ‖ε − ε_θ‖² in L_{t−1} − C_t (Ho et al. 2020, Eq. 12). ``sigma2`` is σ_t² for
-    t = 1..T (shape ``(T,)``) or for t = 2..T (shape ``(T − 1,)``)."""
+    ‖ε − ε_θ‖² in L_{t−1} − C_t (Ho et al. 2020, Eq. 12); NaN where α_t = 0
+    (:func:`lambda_sigma2`). ``sigma2`` is σ_t² for t = 1..T (shape ``(T,)``) or for
+    t = 2..T (shape ``(T − 1,)``)."""
     s = schedule
     sig = np.asarray(sigma2, dtype=np.float64)
     sig = sig[1:] if sig.shape == (s.T,) else sig
-    return s.betas[1:] ** 2 / (2.0 * sig * s.alphas[1:] * s.one_minus_alpha_bar[1:])
+    return lambda_sigma2(s)[1:] / sig
 
 
 def gaussian_posterior_trace(cov: np.ndarray, alpha_bar: np.ndarray) -> np.ndarray:

@@ -17,13 +17,13 @@ Per row (shape ``(R,)``, float64, nats summed over the D data dimensions):
   model's σ_t², on the same (x_0, ε) (common random numbers); NaN where unknown.
 
 The model runs in its own dtype; its output is cast to float64 and everything
-after that is float64 (VERIFICATION.md, rule 2).
+after that is float64 (docs/verification.md, rule 2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,10 +31,10 @@ from torch import Tensor
 
 from ..backend.dataset import Dataset
 from ..backend.enums import DecoderType
-from ..backend.likelihood import gaussian_log_likelihood, normal_kl
+from ..backend.likelihood import ApproxCdf, gaussian_log_likelihood, normal_kl
 from ..backend.losses import decoder_nll, sum_flat
 from ..backend.process import GaussianDiffusion, ModelPrediction
-from .bounds import variance_mismatch
+from .bounds import lambda_sigma2, variance_mismatch
 
 __all__ = ["AuditError", "RowEvaluator", "ROW_FIELDS"]
 
@@ -80,7 +80,7 @@ class RowEvaluator:
         *,
         decoder: DecoderType,
         levels: int | None,
-        approx_cdf: Literal["exact", "tanh"],
+        approx_cdf: ApproxCdf,
         law: Dataset | None,
         model_dtype: torch.dtype,
         batch_size: int,
@@ -97,8 +97,12 @@ class RowEvaluator:
         def col(a: np.ndarray) -> Tensor:
             return torch.from_numpy(np.array(a, dtype=np.float64)).to(dev)
 
-        # λ_t σ_t² = β_t²/(2 α_t (1 − ᾱ_t)), t = 1..T (Ho et al. 2020, Eq. 12)
-        self._lam_num = col(s.betas**2 / (2.0 * s.alphas * s.one_minus_alpha_bar))
+        # λ_t σ_t² = β_t²/(2 α_t (1 − ᾱ_t)), t = 1..T (Ho et al. 2020, Eq. 12); undefined
+        # (NaN) where α_t = 0 (zero terminal SNR, β_T = 1): there μ̃_t = √ᾱ_{t−1} x̂_0 does
+        # not involve x_t, the ε-form of μ_θ divides by √α_t = 0, and L_{t−1} has no
+        # ε-weighted form; the term itself stays finite and is reported.
+        self._lam_num = col(lambda_sigma2(s))
+        self._no_eps_form = col(s.alphas == 0.0).bool()
         self._alpha_bar = torch.from_numpy(np.array(s.alpha_bar))
         self._fixed_floor = None
         if not diffusion.variance.is_learned:
@@ -161,6 +165,7 @@ class RowEvaluator:
         err2 = (eps - pred.pred_eps) ** 2
         lam = self._lam_num[t - 1].reshape(shape) * torch.exp(-pred.log_variance)
         weighted = torch.where(first, 0.0, sum_flat(lam * err2))
+        weighted = torch.where(self._no_eps_form[t - 1], float("nan"), weighted)
         if self._fixed_floor is not None:
             floor = self._fixed_floor[t - 1]
         else:  # learned σ²: C = Σ_d ½(e^δ − 1 − δ), δ = log β̃_t − log σ_t²
@@ -170,11 +175,16 @@ class RowEvaluator:
                     "bayes": bayes}
         for name in ("loss", "mse", "weighted", "floor"):
             v = out_rows[name]
-            if not bool(torch.isfinite(v).all()):
-                k = int(torch.nonzero(~torch.isfinite(v))[0, 0])
+            bad = ~torch.isfinite(v)
+            if name == "weighted":
+                bad &= ~self._no_eps_form[t - 1]
+            if bool(bad.any()):
+                k = int(torch.nonzero(bad)[0, 0])
+                why = ("a decoder probability that underflows" if name == "loss" and
+                       int(t[k]) == 1 else "an overflow in the model's prediction")
                 raise AuditError(
                     f"the audit's {name} is {float(v[k])} at paper timestep t = {int(t[k])} "
-                    "(e.g. a decoder probability that underflows); refusing to average it."
+                    f"(e.g. {why}); refusing to average it."
                 )
         return out_rows
 

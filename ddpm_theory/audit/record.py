@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Value", "Flag", "ElboTerms"]
+__all__ = ["Value", "Flag", "TermGroup", "ElboTerms"]
 
 _LN2 = math.log(2.0)
 
@@ -72,6 +72,32 @@ class Flag:
         return {"kind": self.kind, "term": self.term, "t": self.t, "value": _f(self.value),
                 "bound": _f(self.bound), "stderr": _f(self.stderr), "z": _f(self.z),
                 "message": self.message}
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    """The transitions L_{t−1} with t_lo ≤ t ≤ t_hi, summed (per example, then averaged).
+
+    ``value``, ``bayes``, ``gap`` (paired) and ``floor`` (Σ C_t) are sums over the
+    range with their stderrs over examples (:mod:`~ddpm_theory.audit.groups`);
+    ``n_flagged`` counts the t in the range with a flag (violation or departure).
+    """
+
+    t_lo: int
+    t_hi: int
+    value: Value
+    bayes: Value | None
+    gap: Value | None
+    floor: Value
+    n_flagged: int
+
+    def to_dict(self, D: int) -> dict[str, Any]:
+        def opt(x: Value | None) -> dict[str, Any] | None:
+            return None if x is None else x.to_dict(D)
+
+        return {"t_lo": self.t_lo, "t_hi": self.t_hi, "sum": self.value.to_dict(D),
+                "bayes": opt(self.bayes), "gap": opt(self.gap), "floor": self.floor.to_dict(D),
+                "n_flagged": self.n_flagged}
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +150,10 @@ class ElboTerms:
     departures: tuple[Flag, ...]
     n_model_evals: int
     seconds: float
+    groups: tuple[TermGroup, ...] = ()  # transitions summed over deciles of t (if a total)
+    departure_gap: Value | None = None  # gap summed over the terms flagged above_bayes, paired
+    respaced_timesteps: np.ndarray | None = None  # (K,) parent τ_i of a K-step audit, else None
+    notes: tuple[str, ...] = ()  # caveats of this audit (e.g. a schedule override)
 
     # -- units ---------------------------------------------------------------------------
     def bits(self, nats: Any) -> Any:
@@ -171,13 +201,19 @@ class ElboTerms:
                             "gap": opt(self.entropy_gap)} if self.entropy is not None else None,
                 "z": _f(self.z), "false_alarm": _f(self.false_alarm),
             },
+            "groups": [g.to_dict(D) for g in self.groups],
+            "departure_gap": opt(self.departure_gap),
+            "notes": list(self.notes),
             "violations": [f.to_dict() for f in self.violations],
             "departures": [f.to_dict() for f in self.departures],
             "meta": {"D": D, "T": self.T, "n_examples": self.n_examples, "mode": self.mode,
                      "timesteps": self.timesteps, "n_timesteps": self.n_timesteps,
                      "parameterization": self.parameterization, "variance": self.variance,
                      "decoder": self.decoder, "n_model_evals": self.n_model_evals,
-                     "seconds": self.seconds, "units": "nats per example; bits per dimension",
+                     "seconds": self.seconds,
+                     "respaced_timesteps": None if self.respaced_timesteps is None
+                     else [int(v) for v in self.respaced_timesteps],
+                     "units": "nats per example; bits per dimension",
                      "index": "transitions[k].t is the paper timestep t of L_(t-1)"},
         }
 
@@ -186,22 +222,34 @@ class ElboTerms:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     # -- text ------------------------------------------------------------------------------
-    def table(self, max_rows: int | None = None) -> str:
+    def table(self, max_rows: int | None = None, *, verbose: bool = True) -> str:
         """A fixed-width table: every term, its ± stderr, bits/dim, the Bayes-optimal
-        value and the gap, the floor C_t, the ε-MSE and λ_t; then the flags."""
+        value and the gap, the floor C_t, the ε-MSE and λ_t; then the bounds, the
+        flags (each listed with ``verbose``) and a legend of the columns."""
         from .render import text_table
 
-        return text_table(self, max_rows)
+        return text_table(self, max_rows, verbose=verbose)
+
+    def summary(self, *, verbose: bool = False) -> str:
+        """L_T, the transitions summed over deciles of t, L_0 and the total, each with
+        its bounds; the flags summarised by their share of the total gap (each listed
+        with ``verbose``); a legend of the columns."""
+        from .summary_text import summary_table
+
+        return summary_table(self, verbose=verbose)
 
     def __str__(self) -> str:
-        return self.table()
+        return self.summary()
 
-    def plot(self, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    def plot(self, path: str | os.PathLike[str], *, force: bool = False,
+             title: str | None = None) -> Path:
         """PNG: per-t terms with error bars, Bayes-optimal values and C_t overlaid; the
-        cumulative total with the entropy floor. Refuses to overwrite unless ``force``."""
+        cumulative total, with the step of L_0, and the entropy floor; headed by
+        ``title`` (e.g. checkpoint and data), T, D and B. Refuses to overwrite unless
+        ``force``."""
         from .render import plot_terms
 
-        return plot_terms(self, path, force=force)
+        return plot_terms(self, path, force=force, title=title)
 
 
 def _f(x: Any) -> float | None:

@@ -6,14 +6,13 @@ backend switch) and never overwrites a file unless asked.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backend.paths import check_output_path
+from ..backend.paths import check_output_path, write_output
 
 if TYPE_CHECKING:
     from .record import ElboTerms, Value
@@ -21,19 +20,15 @@ if TYPE_CHECKING:
 __all__ = ["text_table", "plot_terms"]
 
 
-def _num(x: float | None, width: int = 11, prec: int = 5) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-".rjust(width)
-    if math.isinf(x):
-        return "inf".rjust(width)
-    return " " + f"{x:{width - 1}.{prec}g}"
-
-
-def text_table(r: ElboTerms, max_rows: int | None = None) -> str:
+def text_table(r: ElboTerms, max_rows: int | None = None, *, verbose: bool = True) -> str:
     """Every term with ± stderr, bits/dim, Bayes-optimal value, gap ± stderr, C_t,
-    ε-MSE and λ_t; then the totals, bounds and flags."""
-    head = (f"{'term':<9}{'t':>6}{'nats':>12}{'± stderr':>11}{'bits/dim':>11}{'bayes-opt':>12}"
-            f"{'gap':>11}{'± stderr':>11}{'floor C_t':>11}{'eps-MSE':>11}{'lambda_t':>11}  flag")
+    ε-MSE and λ_t; then the bounds, the flags (listed with ``verbose``) and the legend."""
+    from .record import Value as V
+    from .summary_text import bounds_and_flags, header, legend
+    from .summary_text import num as _num
+
+    head = (f"{'term':<9}{'t':>6}{'nats':>12}{'± SE':>11}{'bits/dim':>11}{'bayes-opt':>12}"
+            f"{'gap':>11}{'± SE':>11}{'floor C_t':>11}{'eps-MSE':>11}{'lambda_t':>11}  flag")
     marks: dict[tuple[str, int | None], str] = {}
     for f in (*r.violations, *r.departures):
         marks[(f.term, f.t)] = f.kind
@@ -47,13 +42,7 @@ def text_table(r: ElboTerms, max_rows: int | None = None) -> str:
                 f"{_num(r.bits(v.nats))}{_num(bayes, 12)}{_num(gap)}{_num(gap_se)}"
                 f"{_num(floor)}{_num(mse)}{_num(lam)}  {marks.get((name, t), '')}").rstrip()
 
-    from .record import Value as V
-
-    lines = [f"ELBO audit: T = {r.T}, D = {r.D}, B = {r.n_examples} examples, mode {r.mode}, "
-             f"timesteps {r.timesteps} ({r.n_timesteps} per example), parameterization "
-             f"{r.parameterization}, variance {r.variance}, decoder {r.decoder}",
-             "units: nats per example (bits/dim = nats / (D ln 2)); t is the paper timestep of "
-             "L_(t-1)", head, "-" * len(head)]
+    lines = [*header(r), head, "-" * len(head)]
     lines.append(row("L_T", None, r.prior, floor=None))
     M = len(r.transitions_t)
     keep = range(M) if max_rows is None or M <= max_rows else [
@@ -80,37 +69,27 @@ def text_table(r: ElboTerms, max_rows: int | None = None) -> str:
                      None if tg is None else tg.nats, None if tg is None else tg.stderr))
     if r.total is None:
         lines.append("total: not estimated (an explicit list of timesteps)")
-    if r.entropy is not None and r.entropy_gap is not None:
-        lines.append(f"data entropy floor ({r.entropy_kind}): {r.entropy:.6g} nats "
-                     f"({r.bits(r.entropy):.5g} bits/dim); total - floor = "
-                     f"{r.entropy_gap.nats:.4g} ± {r.entropy_gap.stderr:.2g}")
-    lines.append(f"L_T closed form check: max |diff| = {r.prior_check:.2g} nats; L_simple "
-                 f"relation L = lambda*MSE + C: max relative residual {r.lsimple_residual:.2g}")
-    lines.append(f"flags at one-sided z = {r.z:.3g} (false-alarm budget {r.false_alarm:g}); "
-                 f"{r.n_model_evals} model evaluations, {r.seconds:.2f} s")
-    for f in r.violations:
-        lines.append(f"VIOLATION {f.kind}: {f.message}")
-    shown = r.departures[:10]
-    for f in shown:
-        lines.append(f"departure {f.kind}: {f.message}")
-    if len(r.departures) > len(shown):
-        lines.append(f"... {len(r.departures) - len(shown)} more departures from Bayes-optimal")
-    if not r.violations:
-        lines.append("no violation of any bound")
+    lines += bounds_and_flags(r, verbose=verbose)
+    lines += legend(full=True)
     return "\n".join(x for x in lines if x)
 
 
-def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = False,
+               title: str | None = None) -> Path:
     """Left: L_{t−1} against t with ±2·stderr bars, Bayes-optimal values and the floor
     C_t (log scale where positive). Right: the running total L_T + Σ_{s ≥ t} L_{s−1}
-    from t = T down, ending with L_0, beside the entropy floor. PNG."""
+    from t = T down, then the step of L_0 at t = 1 (marked), beside the entropy
+    floor. ``title`` (e.g. checkpoint and data) heads the figure, followed by T, D
+    and B. PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     p = check_output_path(path, force)
-    fig = Figure(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.6))
     FigureCanvasAgg(fig)
     ax, ax2 = fig.subplots(1, 2)
+    what = f"T = {r.T}, D = {r.D}, B = {r.n_examples} examples, timesteps {r.timesteps}"
+    fig.suptitle(f"ELBO audit: {title}\n{what}" if title else f"ELBO audit: {what}", fontsize=10)
     t = r.transitions_t
     ax.errorbar(t, r.transitions, yerr=2 * np.where(np.isfinite(r.transitions_stderr),
                                                     r.transitions_stderr, 0.0),
@@ -130,6 +109,10 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
         ax2.plot(np.concatenate([[r.T + 1], t[order], [1]]),
                  np.concatenate([[r.prior.nats], cum, [cum[-1] + r.decoder_term.nats]]),
                  lw=1.2, label="L_T + Σ_{s≥t} L_(s-1), then + L_0")
+        ax2.annotate(f"+ L_0 = {r.decoder_term.nats:.4g}\n(decoder, t = 1)",
+                     xy=(1, cum[-1] + r.decoder_term.nats), xytext=(0.3, 0.5),
+                     textcoords="axes fraction", fontsize=8,
+                     arrowprops={"arrowstyle": "->", "lw": 0.6})
         ax2.axhline(r.total.nats, color="k", lw=0.6, ls=":", label=f"total {r.total.nats:.4g}")
         if r.entropy is not None:
             ax2.axhline(r.entropy, color="r", lw=0.8, ls="--", label=f"entropy {r.entropy:.4g}")
@@ -137,11 +120,11 @@ def plot_terms(r: ElboTerms, path: str | os.PathLike[str], *, force: bool = Fals
             ax2.axhline(r.total_bayes.nats, color="g", lw=0.8, ls="-.", label="Bayes total")
         ax2.invert_xaxis()
         ax2.set_xlabel("paper timestep t (from T down)")
+        ax2.set_ylabel("running total, nats per example")
         ax2.legend(fontsize=8)
     else:
         ax2.text(0.5, 0.5, "cumulative total needs timesteps='all'", ha="center",
                  transform=ax2.transAxes)
-    ax2.set_title("cumulative bound")
+    ax2.set_title("cumulative bound: L_T, + each L_(t-1) from t = T down, + L_0")
     fig.tight_layout()
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(p, lambda f: fig.savefig(f, format="png", dpi=100), force)

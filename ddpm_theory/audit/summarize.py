@@ -19,6 +19,7 @@ from ..backend.process import GaussianDiffusion
 from ..backend.schedule import Schedule
 from .aggregate import compare, flag_threshold, group_by_t, value
 from .bounds import entropy_floor, eps_weight, prior_kl_closed_form, reverse_variance
+from .groups import group_terms
 from .plan import Plan
 from .record import ElboTerms, Flag, Value
 
@@ -30,7 +31,7 @@ sums without cancellation; 1e-10·(1 + |L_T|) leaves ~10⁵ ulps of room."""
 
 LSIMPLE_RTOL = 1e-9
 """|L_{t−1} − (λ_t‖ε − ε_θ‖² + C_t)| / (|L_{t−1}| + D): a pointwise float64 identity
-(VERIFICATION.md, S2); normal_kl forms −1 + log r + 1/r with absolute error ~1e-16
+(docs/verification.md, S2); normal_kl forms −1 + log r + 1/r with absolute error ~1e-16
 per dimension, hence the + D; 1e-9 is far above rounding, far below a slip."""
 
 
@@ -74,6 +75,7 @@ def summarize(
     t_rows = np.repeat(np.concatenate([np.ones((B, int(plan.decoder)), np.int64), t_slots], 1),
                        dw.size, axis=1).reshape(-1)
     tr = t_rows >= 2
+    tr = tr & np.isfinite(res["weighted"])  # NaN where α_t = 0: no ε-form (bounds.lambda_sigma2)
     resid = np.abs(res["loss"][tr] - res["weighted"][tr] - res["floor"][tr])
     lsimple = float((resid / (np.abs(res["loss"][tr]) + D)).max()) if tr.any() else 0.0
 
@@ -138,6 +140,21 @@ def summarize(
                          f"L_(t-1) != lambda_t*MSE_t + C_t pointwise: relative residual "
                          f"{lsimple:.3g} > {LSIMPLE_RTOL:g}"))
 
+    violations = tuple(f for f in viol if f is not None)
+    departures = tuple(f for f in dep if f is not None)
+    flagged_t = {f.t for f in (*violations, *departures) if f.t is not None}
+    groups = group_terms(t_slots, w, trans["loss"], trans["floor"],
+                         trans["bayes"] if has_bayes else None, T,
+                         flagged_t) if plan.estimates_total else ()
+    dep_gap = None
+    if departures and has_bayes:  # paired per example: flagged transitions, L_0 if flagged
+        above = {f.t for f in departures if f.t is not None}
+        keep = np.isin(t_slots, sorted(above))
+        per_ex = np.where(keep, w * (trans["loss"] - trans["bayes"]), 0.0).sum(1)
+        if dec_i is not None and dec_b is not None and any(f.term == "L_0" for f in departures):
+            per_ex = per_ex + dec_i - dec_b
+        dep_gap = value(per_ex)
+
     def opt(a: np.ndarray | None) -> Value | None:
         return None if a is None else value(a)
 
@@ -155,8 +172,7 @@ def summarize(
         total_gap=None if total_b is None or total_i is None else value(total_i - total_b),
         entropy=None if ent is None else ent[0], entropy_kind=None if ent is None else ent[2],
         entropy_gap=ent_gap, per_example_total=total_i, proposal=plan.proposal, z=z,
-        false_alarm=false_alarm, violations=tuple(f for f in viol if f is not None),
-        departures=tuple(f for f in dep if f is not None), n_model_evals=n_model_evals,
-        seconds=seconds,
+        false_alarm=false_alarm, violations=violations, departures=departures,
+        n_model_evals=n_model_evals, seconds=seconds, groups=groups, departure_gap=dep_gap,
     )
 

@@ -10,6 +10,7 @@ transitions are all evaluated, or sampled (:mod:`~ddpm_theory.audit.plan`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,11 +20,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..backend.checkpoint import Checkpoint, load_checkpoint
+from ..adapters import load_model
+from ..backend.checkpoint import Checkpoint
 from ..backend.data import get_dataset
 from ..backend.dataset import Dataset
 from ..backend.device import resolve_device
 from ..backend.enums import DecoderType, Parameterization, VarianceType
+from ..backend.likelihood import ApproxCdf
 from ..backend.losses import prior_kl
 from ..backend.process import GaussianDiffusion
 from ..backend.schedule import Schedule
@@ -50,9 +53,11 @@ def _resolve_source(model: Any, device: torch.device) -> tuple[Model, dict[str, 
     """The callable and the defaults a checkpoint supplies (none for a callable)."""
     if isinstance(model, (str, os.PathLike)):
         try:
-            model = load_checkpoint(model, map_location=device)
+            model = load_model(model, device)
         except (FileNotFoundError, ValueError) as exc:
             raise AuditError(f"cannot audit {str(model)!r}: {exc}") from None
+    if hasattr(model, "audit_source"):  # an adapted outside model (ddpm_theory.adapters)
+        return model.audit_source(device)
     if isinstance(model, Checkpoint):
         c = model
         return c.model.to(device), {
@@ -115,7 +120,7 @@ def elbo_terms(
     variance: VarianceType | str | None = None,
     decoder: DecoderType | str | None = None,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] | None = None,
+    approx_cdf: ApproxCdf | None = None,
     data: Dataset | str | None = None,
     bayes: bool = True,
     n_draws: int = 1,
@@ -130,6 +135,9 @@ def elbo_terms(
     generator: torch.Generator | None = None,
     false_alarm: float = 1e-3,
     progress: Callable[[int], Any] | None = None,
+    steps: int | None = None,
+    schedule_override: bool = False,
+    distributed: bool | Any = False,
 ) -> ElboTerms:
     """Audit the variational bound of ``model`` on ``x0``, term by term.
 
@@ -147,7 +155,9 @@ def elbo_terms(
         checkpoint: ``eps``, ``beta``, and ``discretized`` if ``levels`` else ``gaussian``.
     levels, approx_cdf
         Grid levels of the discretised decoder, and ``"exact"`` (log Φ via
-        ``torch.special.log_ndtr``) or ``"tanh"`` (Ho et al.'s released code).
+        ``torch.special.log_ndtr``), ``"tanh"`` (the approximation of Ho et al.'s
+        released code) or ``"tanh_clamped"`` (the same with that code's 1e-12 floor on
+        each probability).
     data
         The data law (a :class:`Dataset` or registered name): its exact E[x_0|x_t]
         gives the Bayes-optimal terms and its entropy the floor of the total.
@@ -176,6 +186,21 @@ def elbo_terms(
         the comparisons to give the one-sided threshold ``z`` of the record.
     progress
         Called with the number of rows done after each model call.
+    steps
+        Audit the K-step sub-chain of Nichol & Dhariwal 2021 (Sec. 4) instead of
+        the full chain: :meth:`Schedule.respace` keeps τ_1 < … < τ_K = T and the
+        model is queried at τ_i for sub-chain step i; terms are then reported by
+        sub-chain step (``respaced_timesteps`` maps them back to τ).
+    schedule_override
+        Audit a checkpoint under a ``schedule`` other than its own (the model then
+        runs on inputs outside its training range); refused unless ``True``, and the
+        record's ``notes`` then say so.
+    distributed
+        ``True`` (the default process group, joined from a ``torchrun`` environment;
+        a group of one without it) or a ``torch.distributed`` process group: the
+        rows are split over the ranks and each example's noise is seeded by (seed,
+        example), so every rank returns the same record for any number of ranks
+        (:mod:`~ddpm_theory.audit.distributed`).
 
     Returns
     -------
@@ -193,9 +218,13 @@ def elbo_terms(
     started = time.perf_counter()
     dev = resolve_device(device)
     fn, ck = _resolve_source(model, dev)
+    notes = _schedule_notes(schedule, ck.get("schedule"), schedule_override)
     schedule = schedule if schedule is not None else ck.get("schedule")
     if not isinstance(schedule, Schedule):
         raise AuditError("give the schedule the model was trained with (a Schedule).")
+    respaced = None
+    if steps is not None:
+        fn, schedule, respaced = _respaced(fn, schedule, steps)
     if schedule.T < 2:
         raise AuditError("an audit needs T >= 2 (L_T, at least one L_(t-1), and L_0).")
     param = Parameterization.parse(parameterization or ck.get("parameterization", "eps"))
@@ -243,15 +272,50 @@ def elbo_terms(
 
     plan = _make_plan(timesteps, n_timesteps, proposal, B, T, gen, ev, x, pilot_examples)
     rows = _rows(plan, B, len(dweights))
-    noise = _noise_fn(nodes, x.shape[1:], gen)
-    res = ev.run(rows["idx"], rows["t"], noise)
+    if distributed is False:
+        res = ev.run(rows["idx"], rows["t"], _noise_fn(nodes, x.shape[1:], gen))
+    else:
+        from .distributed import run_distributed
+
+        res = run_distributed(ev, rows, nodes, x.shape[1:], gen, distributed)
     prior_torch = prior_kl(diffusion, x).cpu().numpy()
-    return summarize(
+    rec = summarize(
         res, plan, dweights, x, schedule, diffusion, dec, law, prior_torch,
         mode=mode, bayes=bayes_law is not None, false_alarm=false_alarm,
         n_model_evals=ev.n_model_evals,
         seconds=time.perf_counter() - started,
     )
+    if notes:
+        rec = dataclasses.replace(rec, notes=notes)
+    return rec if respaced is None else dataclasses.replace(rec, respaced_timesteps=respaced)
+
+
+def _respaced(fn: Model, schedule: Schedule, steps: int) -> tuple[Model, Schedule, np.ndarray]:
+    """The K-step sub-chain, and the model queried at its kept parent timesteps."""
+    from ..likelihood.strided import RespacedModel
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise AuditError(f"steps (K, the sub-chain length) must be an integer >= 2 (L_K, at "
+                         f"least one transition, and L_0); got {steps!r}.")
+    try:
+        r = schedule.respace(int(steps))
+    except ValueError as exc:
+        raise AuditError(str(exc)) from None
+    return RespacedModel(fn, r.timesteps), r.schedule, np.array(r.timesteps)
+
+
+def _schedule_notes(given: Schedule | None, own: Schedule | None,
+                    override: bool) -> tuple[str, ...]:
+    """Refuse a schedule other than the checkpoint's unless overridden; the note if so."""
+    if given is None or own is None or (
+            given.T == own.T and np.array_equal(given.betas, own.betas)):
+        return ()
+    what = (f"the schedule given ({given!r}) differs from the checkpoint's ({own!r}), "
+            "so the model would run on inputs outside its training range")
+    if not override:
+        raise AuditError(f"{what}; pass schedule_override=True to audit it under that "
+                         "schedule anyway (the record then says so).")
+    return (f"schedule overridden: {what}.",)
 
 
 def _make_plan(timesteps: Any, K: int | None, proposal: Any, B: int, T: int,

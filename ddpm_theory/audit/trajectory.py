@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from ..backend.enums import DecoderType, Parameterization, VarianceType
-from ..backend.likelihood import gaussian_log_likelihood
+from ..backend.likelihood import ApproxCdf, gaussian_log_likelihood
 from ..backend.losses import decoder_nll, sum_flat
 from ..backend.process import GaussianDiffusion, ModelPrediction
 from ..backend.schedule import Schedule
@@ -39,7 +38,7 @@ def trajectory_bound(
     variance: VarianceType | str = "beta",
     decoder: DecoderType | str = "gaussian",
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
     generator: torch.Generator,
     batch_size: int = 16384,
 ) -> Tensor:

@@ -16,7 +16,6 @@ exactly beside it), ``parameterization``, ``variance``, ``loss``, ``decoder``,
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ from torch import Tensor, nn
 
 from .data import DATASETS, get_dataset
 from .dataset import Dataset
-from .enums import DecoderType, LossType
+from .enums import DecoderType, LossType, Parameterization, VarianceType
 from .models import MODELS, build_model
-from .paths import check_output_path
+from .paths import write_output
 from .process import GaussianDiffusion
 from .schedule import Schedule
 
@@ -39,6 +38,7 @@ __all__ = [
     "FORMAT_VERSION",
     "save_checkpoint",
     "load_checkpoint",
+    "read_payload",
 ]
 
 FORMAT = "ddpm_theory.checkpoint"
@@ -118,25 +118,14 @@ def _check_plain(obj: Any, where: str = "config") -> None:
 
 
 def save_checkpoint(path: str | os.PathLike[str], payload: dict[str, Any], force: bool) -> Path:
-    """Write ``payload`` (checked to be plain data); never overwrites unless ``force``."""
+    """Write ``payload`` (checked to be plain data) whole or not at all
+    (:func:`~ddpm_theory.backend.paths.write_output`); never overwrites unless ``force``."""
     _check_plain(payload, "checkpoint")
-    p = check_output_path(path, force)
-    if not force:
-        with open(p, "xb") as f:  # exclusive creation: never clobbers a file made meanwhile
-            torch.save(payload, f)
-        return p
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    return write_output(path, lambda f: torch.save(payload, f), force)
 
 
-def _read(p: Path, map_location: str | torch.device) -> dict[str, Any]:
+def read_payload(p: Path, map_location: str | torch.device) -> dict[str, Any]:
+    """The raw plain-data payload of a checkpoint file (header and version checked)."""
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist.")
     try:
@@ -159,6 +148,95 @@ def _read(p: Path, map_location: str | torch.device) -> dict[str, Any]:
     return payload
 
 
+#: top-level entries of a checkpoint file and the type each must have
+PAYLOAD_FIELDS: dict[str, type] = {
+    "config": dict, "weights": dict, "ema_weights": dict, "schedule_betas": Tensor,
+    "loss_history": Tensor,
+}
+#: config entries every checkpoint has
+CONFIG_FIELDS = ("model", "schedule", "parameterization", "variance", "loss", "decoder",
+                 "levels", "event_shape", "dataset")
+
+
+class _Fields:
+    """Turns every failure while reading a named field into one CheckpointError."""
+
+    def __init__(self, p: Path) -> None:
+        self.p = p
+
+    def error(self, field_name: str, msg: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint {str(self.p)!r}: {field_name}: {msg}")
+
+    def get(self, field_name: str, make: Any) -> Any:
+        try:
+            return make()
+        except CheckpointError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of a field is a bad checkpoint
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise self.error(field_name, msg) from None
+
+
+def _check_fields(f: _Fields, payload: dict[str, Any]) -> None:
+    for name, typ in PAYLOAD_FIELDS.items():
+        if name not in payload:
+            raise f.error(name, "missing (the file is incomplete or was written by other code)")
+        if not isinstance(payload[name], typ):
+            raise f.error(name, f"expected a {typ.__name__}, got {type(payload[name]).__name__}")
+    cfg = payload["config"]
+    for name in CONFIG_FIELDS:
+        if name not in cfg:
+            raise f.error(f"config[{name!r}]", "missing")
+    if not isinstance(cfg["model"], dict):
+        raise f.error("config['model']", f"expected a dict, got {type(cfg['model']).__name__}")
+    if not isinstance(cfg["schedule"], dict) or "T" not in cfg["schedule"]:
+        raise f.error("config['schedule']", "expected a dict with name, params and T")
+
+
+def _schedule(f: _Fields, payload: dict[str, Any]) -> Schedule:
+    betas = payload["schedule_betas"]
+    sched_cfg = payload["config"]["schedule"]
+    if betas.ndim != 1:
+        raise f.error("schedule_betas", f"expected a 1-D tensor, got shape {tuple(betas.shape)}")
+    if betas.numel() != sched_cfg["T"]:
+        raise f.error("schedule_betas", f"holds {betas.numel()} betas, but config['schedule'] "
+                      f"says T = {sched_cfg['T']!r}: the file is inconsistent")
+    return f.get("schedule_betas", lambda: Schedule(
+        betas.to("cpu", torch.float64).numpy(), str(sched_cfg.get("name", "custom")),
+        dict(sched_cfg.get("params") or {})))
+
+
+def _model(f: _Fields, cfg: dict[str, Any], model: nn.Module | None) -> nn.Module:
+    if model is not None:
+        return model
+    kind = cfg["model"].get("kind")
+    if kind not in MODELS:
+        raise CheckpointError(
+            f"the checkpoint's model ({cfg['model'].get('class', kind)!r}) is not a registered "
+            "kind; build it yourself and pass it as load_checkpoint(path, model=...)."
+        )
+    with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten below;
+        return f.get("config['model']['args']",  # keep the global RNG untouched
+                     lambda: build_model(kind, **cfg["model"]["args"]))
+
+
+def _load_weights(f: _Fields, model: nn.Module, weights: dict[str, Any], name: str) -> None:
+    own = model.state_dict()
+    missing = [k for k in own if k not in weights]
+    extra = [k for k in weights if k not in own]
+    if missing or extra:
+        raise f.error(name, f"do not fit the model: missing {missing[:3]}, unexpected "
+                      f"{extra[:3]}")
+    for k, v in own.items():
+        w = weights[k]
+        if not isinstance(w, Tensor) or tuple(w.shape) != tuple(v.shape):
+            got = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
+            raise f.error(f"{name}[{k!r}]", f"has shape {got}; the model needs {tuple(v.shape)}")
+        if w.is_floating_point() and not bool(torch.isfinite(w).all()):
+            raise f.error(f"{name}[{k!r}]", "holds NaN or Inf")
+    model.load_state_dict(weights)
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -168,6 +246,11 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Rebuild the model, schedule, diffusion and dataset saved by
     :func:`ddpm_theory.backend.train.train`.
+
+    Every field is validated before it is used: a missing entry, a weight of the wrong
+    shape or with NaN, an unknown parameterization/variance/loss/decoder, betas outside
+    (0, 1] or of another length than the config's T, dataset arguments the registry
+    refuses: each is a :class:`CheckpointError` naming the field.
 
     Parameters
     ----------
@@ -184,32 +267,32 @@ def load_checkpoint(
     Raises
     ------
     FileNotFoundError, CheckpointError
-        A missing file; a file that is not a checkpoint, or of another format version.
+        A missing file; a file that is not a checkpoint, of another format version, or
+        with a bad field (named).
     """
     p = Path(path)
-    payload = _read(p, map_location)
+    payload = read_payload(p, map_location)
+    f = _Fields(p)
+    _check_fields(f, payload)
     cfg = payload["config"]
-    if model is None:
-        kind = cfg["model"].get("kind")
-        if kind not in MODELS:
-            raise CheckpointError(
-                f"the checkpoint's model ({cfg['model'].get('class', kind)!r}) is not a registered "
-                "kind; build it yourself and pass it as load_checkpoint(path, model=...)."
-            )
-        with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten below;
-            model = build_model(kind, **cfg["model"]["args"])  # keep the global RNG untouched
-    weights = payload["ema_weights"] if use_ema else payload["weights"]
-    model.load_state_dict(weights)
-    model.to(map_location).eval()
-    sched_cfg = cfg["schedule"]
-    schedule = Schedule(
-        payload["schedule_betas"].to("cpu", torch.float64).numpy(),
-        sched_cfg["name"],
-        dict(sched_cfg["params"]),
-    )
-    diffusion = GaussianDiffusion(schedule, cfg["parameterization"], cfg["variance"])
+    schedule = _schedule(f, payload)
+    param = f.get("config['parameterization']", lambda: Parameterization.parse(
+        cfg["parameterization"]))
+    var = f.get("config['variance']", lambda: VarianceType.parse(cfg["variance"]))
+    f.get("config['loss']", lambda: LossType.parse(cfg["loss"]))
+    f.get("config['decoder']", lambda: DecoderType.parse(cfg["decoder"]))
+    diffusion = f.get("config['parameterization']",
+                      lambda: GaussianDiffusion(schedule, param, var))
+    net = _model(f, cfg, model)
+    name = "ema_weights" if use_ema else "weights"
+    _load_weights(f, net, payload[name], name)
+    net.to(map_location).eval()
     ds_cfg = cfg.get("dataset") or {}
     dataset = None
     if ds_cfg.get("name") in DATASETS:
-        dataset = get_dataset(ds_cfg["name"], **ds_cfg["args"])
-    return Checkpoint(model, diffusion, dataset, cfg, payload["loss_history"], p)
+        dataset = f.get("config['dataset']",
+                        lambda: get_dataset(ds_cfg["name"], **(ds_cfg.get("args") or {})))
+        if tuple(dataset.event_shape) != tuple(cfg["event_shape"]):
+            raise f.error("config['event_shape']", f"is {cfg['event_shape']!r}, but the dataset "
+                          f"{ds_cfg['name']!r} has examples of shape {dataset.event_shape}")
+    return Checkpoint(net, diffusion, dataset, cfg, payload["loss_history"], p)

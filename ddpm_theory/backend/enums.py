@@ -76,7 +76,11 @@ class Parameterization(Choice):
 class VarianceType(Choice):
     """The reverse-process variance σ_t² of p_θ(x_{t−1}|x_t).
 
-    * ``beta``: σ_t² = β_t (Ho et al. 2020, Sec. 3.2, the upper choice);
+    * ``beta``: σ_t² = β_t (Ho et al. 2020, Sec. 3.2, the upper choice), σ_1² = β_1
+      included;
+    * ``beta_released``: σ_t² = β_t for t ≥ 2 but σ_1² = β̃_2: the fixed-large variance
+      as the released code of Ho et al. and of Nichol & Dhariwal sets it (it differs
+      from ``beta`` in L_0 only; docs/conventions.md);
     * ``beta_tilde``: σ_t² = β̃_t (Ho et al. 2020, Sec. 3.2, the lower choice);
       at t = 1, where β̃_1 = 0, σ_1² = β̃_2 is used (the convention of Ho et
       al.'s released code, ``posterior_log_variance_clipped``);
@@ -87,6 +91,7 @@ class VarianceType(Choice):
     """
 
     BETA = "beta"
+    BETA_RELEASED = "beta_released"
     BETA_TILDE = "beta_tilde"
     LEARNED = "learned"
     LEARNED_RANGE = "learned_range"

@@ -13,7 +13,16 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+#: how the discretised decoder evaluates Φ (see :func:`discretized_gaussian_log_likelihood`)
+ApproxCdf = Literal["exact", "tanh", "tanh_clamped"]
+APPROX_CDFS: tuple[str, ...] = ("exact", "tanh", "tanh_clamped")
+#: the floor the released code of Ho et al. puts on each bin probability before the log
+RELEASED_PROB_FLOOR = 1e-12
+
 __all__ = [
+    "ApproxCdf",
+    "APPROX_CDFS",
+    "RELEASED_PROB_FLOOR",
     "normal_kl",
     "gaussian_log_likelihood",
     "discretized_gaussian_log_likelihood",
@@ -88,7 +97,7 @@ def discretized_gaussian_log_likelihood(
     mean: Tensor,
     log_scale: Tensor,
     levels: int = 256,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
 ) -> Tensor:
     """log P(x) per element for N(mean, e^{2 log_scale}) integrated over the bin of x
     (Ho et al. 2020, Eq. 13).
@@ -112,7 +121,8 @@ def discretized_gaussian_log_likelihood(
         ``"exact"`` uses log Φ via ``torch.special.log_ndtr`` with a stable
         difference; ``"tanh"`` reproduces the tanh approximation of Ho et al.'s
         released code (:func:`approx_standard_normal_cdf`), without that code's
-        clamp of probabilities at 1e-12.
+        clamp of probabilities at 1e-12; ``"tanh_clamped"`` adds the clamp
+        (:data:`RELEASED_PROB_FLOOR`), as the released code does (docs/conventions.md).
 
     Returns
     -------
@@ -120,8 +130,9 @@ def discretized_gaussian_log_likelihood(
         log-probabilities in nats, the broadcast shape of the inputs.
     """
     _check_levels(levels)
-    if approx_cdf not in ("exact", "tanh"):
-        raise ValueError(f"approx_cdf must be 'exact' or 'tanh'; got {approx_cdf!r}.")
+    if approx_cdf not in APPROX_CDFS:
+        raise ValueError(f"approx_cdf must be one of {', '.join(APPROX_CDFS)}; "
+                         f"got {approx_cdf!r}.")
     half = 1.0 / (levels - 1)
     idx = (x + 1.0) / (2.0 * half)
     off = (idx - torch.round(idx)).abs()
@@ -141,12 +152,13 @@ def discretized_gaussian_log_likelihood(
     centered = x - mean
     a = inv_s * (centered - half)
     b = inv_s * (centered + half)
-    if approx_cdf == "tanh":
+    if approx_cdf in ("tanh", "tanh_clamped"):
         cdf_b = approx_standard_normal_cdf(b)
         cdf_a = approx_standard_normal_cdf(a)
-        interior = torch.log(cdf_b - cdf_a)
-        lo_edge = torch.log(cdf_b)
-        hi_edge = torch.log(1.0 - cdf_a)
+        probs = [cdf_b - cdf_a, cdf_b, 1.0 - cdf_a]
+        if approx_cdf == "tanh_clamped":  # the released code's floor on each probability
+            probs = [p.clamp(min=RELEASED_PROB_FLOOR) for p in probs]
+        interior, lo_edge, hi_edge = (torch.log(p) for p in probs)
     else:
         # safe inputs in the branches not taken keep gradients finite
         a_safe = torch.where(edge_lo | edge_hi, b - 1.0, a)

@@ -12,13 +12,18 @@ and L_0 = −log p_θ(x_0|x_1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from .enums import DecoderType, LossType, VarianceType
-from .likelihood import discretized_gaussian_log_likelihood, gaussian_log_likelihood, normal_kl
+from .likelihood import (
+    ApproxCdf,
+    discretized_gaussian_log_likelihood,
+    gaussian_log_likelihood,
+    normal_kl,
+)
 from .process import GaussianDiffusion, ModelPrediction
 
 __all__ = [
@@ -85,7 +90,7 @@ def decoder_nll(
     *,
     decoder: DecoderType | str,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
 ) -> Tensor:
     """L_0 = −log p_θ(x_0|x_1) in nats, summed over D, ``(B,)`` (Ho et al. 2020, Eq. 13
     for ``discretized``; the Gaussian density for ``gaussian``)."""
@@ -109,7 +114,7 @@ def vlb_term(
     *,
     decoder: DecoderType | str,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
 ) -> Tensor:
     """L_{t−1} in nats (summed over D), ``(B,)``: KL(q(x_{t−1}|x_t,x_0) ‖ p_θ(x_{t−1}|x_t))
     for t ≥ 2 and the decoder NLL −log p_θ(x_0|x_1) for t = 1 (Ho et al. 2020, Eq. 5)."""
@@ -162,7 +167,7 @@ def training_losses(
     loss: LossType | str = LossType.SIMPLE,
     decoder: DecoderType | str = DecoderType.GAUSSIAN,
     levels: int | None = None,
-    approx_cdf: Literal["exact", "tanh"] = "exact",
+    approx_cdf: ApproxCdf = "exact",
     vlb_weight: float = 1e-3,
 ) -> LossTerms:
     """The per-example training loss for x_t = q_sample(x_0, t, noise) and model(x_t, t).

@@ -206,12 +206,35 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     return {"kind": None, "class": f"{cls.__module__}.{cls.__qualname__}"}
 
 
-def default_model(event_shape: tuple[int, ...], learned_variance: bool) -> nn.Module:
-    """An MLP for vector data ``(D,)``; a U-Net for square images ``(C, S, S)``."""
+#: the size arguments each default model takes (``train(model_args=...)``, the CLI flags)
+MODEL_SIZE_ARGS = {"mlp": ("hidden", "depth"), "unet": ("base", "mults")}
+
+
+def default_model_kind(event_shape: tuple[int, ...]) -> str:
+    """``"mlp"`` for vector data ``(D,)``, ``"unet"`` for square images ``(C, S, S)``."""
     if len(event_shape) == 1:
-        return MLPDenoiser(event_shape[0], learned_variance=learned_variance)
+        return "mlp"
     if len(event_shape) == 3 and event_shape[1] == event_shape[2]:
-        c, s = event_shape[0], event_shape[1]
-        mults = (1, 2) if s <= 8 or s % 4 else (1, 2, 2)
-        return UNet(c, s, learned_variance=learned_variance, mults=mults)
+        return "unet"
     raise ValueError(f"no default model for data of shape {event_shape}; pass model=.")
+
+
+def default_model(
+    event_shape: tuple[int, ...], learned_variance: bool, **size: Any
+) -> nn.Module:
+    """An MLP for vector data ``(D,)``; a U-Net for square images ``(C, S, S)``.
+    ``size`` overrides the width/depth (:data:`MODEL_SIZE_ARGS`)."""
+    kind = default_model_kind(event_shape)
+    unknown = sorted(set(size) - set(MODEL_SIZE_ARGS[kind]))
+    if unknown:
+        raise ValueError(f"the default {kind} for data of shape {event_shape} takes "
+                         f"{' and '.join(MODEL_SIZE_ARGS[kind])}, not {', '.join(unknown)}.")
+    for k, v in size.items():
+        vals = v if k == "mults" else (v,)
+        if not vals or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in vals):
+            raise ValueError(f"model size {k} must be positive integers; got {v!r}.")
+    if kind == "mlp":
+        return MLPDenoiser(event_shape[0], learned_variance=learned_variance, **size)
+    c, s = event_shape[0], event_shape[1]
+    size.setdefault("mults", (1, 2) if s <= 8 or s % 4 else (1, 2, 2))
+    return UNet(c, s, learned_variance=learned_variance, **size)

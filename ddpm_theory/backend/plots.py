@@ -21,7 +21,7 @@ from torch import Tensor
 from .checkpoint import Checkpoint
 from .data import get_dataset
 from .dataset import Dataset
-from .paths import check_output_path
+from .paths import write_output
 from .process import GaussianDiffusion
 from .sample import Trajectory, sample
 from .schedule import Schedule
@@ -32,10 +32,8 @@ FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], force: bool) -> Path:
-    p = check_output_path(path, force)
     FigureCanvasAgg(fig)
-    fig.savefig(p, format="png", dpi=100)
-    return p
+    return write_output(path, lambda f: fig.savefig(f, format="png", dpi=100), force)
 
 
 def default_schedules(T: int = 1000) -> dict[str, Schedule]:
@@ -196,10 +194,12 @@ def plot_samples(
     seed: int = 0,
     force: bool = False,
 ) -> Path:
-    """Samples (blue) over draws from the data law (grey); images side by side."""
+    """Samples (blue) over draws from the data law (grey); images side by side (the
+    first 16). The title says how many samples are shown out of how many."""
     ref = data.sample(samples.shape[0], torch.Generator().manual_seed(seed)) if data else None
+    n = samples.shape[0]
     if samples.ndim == 4:
-        k = min(16, samples.shape[0])
+        k = min(16, n)
         fig = Figure(figsize=(k * 0.8, 1.8 if ref is None else 3.4), layout="constrained")
         axes = fig.subplots(1 if ref is None else 2, k, squeeze=False)
         for i in range(k):
@@ -209,9 +209,14 @@ def plot_samples(
         axes[0, 0].set_ylabel("samples", fontsize=8)
         if ref is not None:
             axes[1, 0].set_ylabel("data", fontsize=8)
+        fig.suptitle(f"{k} of {n} samples shown" + ("" if ref is None else
+                                                    f"; below, {k} draws from the data"),
+                     fontsize=9)
         return _save(fig, path, force)
     fig = Figure(figsize=(4.5, 4.5), layout="constrained")
     ax = fig.subplots()
     _draw(ax, samples, ref=ref, lim=float(samples.abs().max()) + 0.5)
-    ax.set_title("samples (blue) vs data (grey)", fontsize=9)
+    ax.set_title(f"all {n} samples (blue)" + ("" if ref is None else
+                                               f" vs {n} draws from the data (grey)"),
+                 fontsize=9)
     return _save(fig, path, force)

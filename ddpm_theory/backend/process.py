@@ -74,7 +74,8 @@ def coefficient_table(schedule: Schedule) -> dict[str, np.ndarray]:
       ``posterior_log_variance_clipped`` log β̃_t with log β̃_2 at t = 1 (the
       convention of Ho et al.'s released code; used wherever a finite log β̃_1
       is needed: ``beta_tilde`` and ``learned_range`` variances);
-    * ``log_betas`` log β_t.
+    * ``log_betas`` log β_t, and ``log_betas_released`` the same with log β̃_2 at t = 1
+      (the fixed-large variance of the released code, ``beta_released``).
     """
     s = schedule
     if s.T < 2:
@@ -99,6 +100,7 @@ def coefficient_table(schedule: Schedule) -> dict[str, np.ndarray]:
             "posterior_log_variance_clipped": np.log(bt),
             "betas": s.betas.copy(),
             "log_betas": np.log(s.betas),
+            "log_betas_released": np.log(np.concatenate([bt[:1], s.betas[1:]])),
         }
     for a in table.values():
         a.setflags(write=False)
@@ -280,6 +282,8 @@ class GaussianDiffusion:
         used as given, not clipped)."""
         if self.variance is VarianceType.BETA:
             return self.extract("log_betas", t, x_t)
+        if self.variance is VarianceType.BETA_RELEASED:
+            return self.extract("log_betas_released", t, x_t)
         if self.variance is VarianceType.BETA_TILDE:
             return self.extract("posterior_log_variance_clipped", t, x_t)
         assert var_part is not None

@@ -32,11 +32,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..domains import BETA, DomainError
+
+if TYPE_CHECKING:
+    from .respace import Respacing
 
 __all__ = ["Schedule", "ScheduleError", "SCHEDULES", "T_REFERENCE"]
 
@@ -69,6 +72,12 @@ def _check_T(T: int) -> int:
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise ValueError(f"T (the number of diffusion steps) must be an integer >= 1; got {T!r}.")
     return int(T)
+
+
+def _check_ends(beta_start: float, beta_end: float) -> None:
+    for name, v in (("beta_start", beta_start), ("beta_end", beta_end)):
+        if not (isinstance(v, (int, float, np.floating)) and math.isfinite(v) and 0.0 < v <= 1.0):
+            raise ScheduleError(f"{name} must be a number in (0, 1]; got {v!r}.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +130,13 @@ class Schedule:
         bad = np.flatnonzero(np.diff(ab) >= 0)
         if bad.size:
             i = int(bad[0]) + 1
+            if ab[i] < np.finfo(np.float64).tiny:  # subnormal or 0: ᾱ underflowed float64
+                raise ScheduleError(
+                    f"alpha_bar underflows float64 at t = {i + 1} (log alpha_bar = "
+                    f"{float(log_ab[i]):.4g}; the smallest float64 is about e^-745): the signal "
+                    f"is destroyed long before T = {b.size}. Use fewer steps or smaller betas "
+                    "(for alpha_bar_T = 0 exactly, use rescale_zero_terminal_snr)."
+                )
             raise ScheduleError(
                 f"alpha_bar must decrease strictly; alpha_bar[{i}] = {float(ab[i])!r} does not "
                 f"fall below alpha_bar[{i - 1}] = {float(ab[i - 1])!r} (index {i}, t = {i + 1}): "
@@ -190,6 +206,7 @@ class Schedule:
         (Nichol & Dhariwal 2021, released code ``get_named_beta_schedule``).
         """
         T = _check_T(T)
+        _check_ends(beta_start, beta_end)
         scale = T_REFERENCE / T if scale_to_T else 1.0
         betas = np.linspace(beta_start * scale, beta_end * scale, T, dtype=np.float64)
         params = {"beta_start": beta_start, "beta_end": beta_end, "scale_to_T": scale_to_T}
@@ -202,6 +219,7 @@ class Schedule:
         """√β_t linear in t, β_t = (√β_1 + (t−1)/(T−1)·(√β_T − √β_1))² (the "quad"
         schedule of Ho et al. 2020's released code, ``get_beta_schedule``)."""
         T = _check_T(T)
+        _check_ends(beta_start, beta_end)
         scale = T_REFERENCE / T if scale_to_T else 1.0
         root = np.linspace(math.sqrt(beta_start * scale), math.sqrt(beta_end * scale), T)
         params = {"beta_start": beta_start, "beta_end": beta_end, "scale_to_T": scale_to_T}
@@ -283,6 +301,21 @@ class Schedule:
                 f"has {float(ab[i])!r} >= {float(prev[i])!r}."
             )
         return cls(1.0 - ab / prev, name, {})
+
+    def respace(self, K: int) -> Respacing:
+        """The K-step sub-chain with β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} and its kept
+        timesteps τ (paper convention 1..T, τ_K = T) (Nichol & Dhariwal 2021,
+        Sec. 4); see :mod:`ddpm_theory.backend.respace`.
+
+        Examples
+        --------
+        >>> r = Schedule.linear(1000).respace(4)
+        >>> r.timesteps.tolist(), r.schedule.T
+        ([1, 334, 667, 1000], 4)
+        """
+        from .respace import respace
+
+        return respace(self, K)
 
     def rescale_zero_terminal_snr(self) -> Schedule:
         """Shift and scale √ᾱ so that √ᾱ_T = 0 while √ᾱ_1 is kept (Lin et al. 2024,

@@ -1,4 +1,10 @@
-"""``ddpm-theory catalogue``: the claims of the sources, with their verdicts."""
+"""``ddpm-theory catalogue``: the claims of the sources, with their verdicts.
+
+The list names each source by its citation key, with a legend of the keys' titles and
+authors; each refuted entry decided by a derivation is followed by its counterexample
+(the point and the values of both sides there). ``--id ID`` prints one entry whole;
+``--json`` carries every field, the source's title and the counterexample.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +12,42 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from ._io import refuse_overwrite
+from ._io import FAILED, DefaultsHelpFormatter, error, refuse_overwrite, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "catalogue",
         help="list the catalogued claims of the sources and their verdicts",
+        formatter_class=DefaultsHelpFormatter,
         description=(
             "Print the catalogue of claims (proofs/catalogue.toml) with counts per source "
-            "and verdict. --check recomputes every derivation-decided verdict and exits "
-            "non-zero on any disagreement."
+            "and verdict, and the counterexample of each refuted claim. --check recomputes "
+            "every derivation-decided verdict and exits non-zero on any disagreement."
         ),
     )
     p.add_argument("--source", metavar="NAME",
-                   help="only this source (a seed file name, or 'Ho et al. 2020')")
+                   help="only this source (its citation key, e.g. 'Yi 2023' or 'Ho et al. 2020')")
     p.add_argument("--verdict", metavar="V", help="only this verdict")
+    p.add_argument("--id", metavar="ID", dest="entry_id", help="print this one entry whole")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the entries as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--check", action="store_true",
                    help="recompute the derivation-decided verdicts")
     p.add_argument("--file", type=Path, metavar="TOML", help="another catalogue file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,63 +56,132 @@ def run(args: argparse.Namespace) -> int:
     try:
         entries = cat.load(args.file)
     except (cat.CatalogueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
     if args.source is not None and args.source not in cat.SOURCES:
-        print(f"error: unknown source {args.source!r}; valid sources: "
-              + ", ".join(repr(s) for s in cat.SOURCES), file=sys.stderr)
-        return 2
+        return _error(f"unknown source {args.source!r}; valid sources: "
+                      + ", ".join(repr(s) for s in cat.SOURCES))
     if args.verdict is not None and args.verdict not in cat.VERDICTS:
-        print(f"error: unknown verdict {args.verdict!r}; valid verdicts: "
-              + ", ".join(cat.VERDICTS), file=sys.stderr)
-        return 2
+        return _error(f"unknown verdict {args.verdict!r}; valid verdicts: "
+                      + ", ".join(cat.VERDICTS))
     if args.json is not None:
         err = refuse_overwrite(args.json, args.force)
         if err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+            return _error(err)
     shown = [e for e in entries
              if (args.source is None or e.source == args.source)
-             and (args.verdict is None or e.verdict == args.verdict)]
-
-    header = f"{'id':<32} {'verdict':<13} {'decided by':<44} location"
-    print(header)
-    print("-" * len(header))
-    for e in shown:
-        by = e.decided_by or f"({_short(e.reason, 40)})"
-        print(f"{e.id:<32} {e.verdict:<13} {_short(by, 44):<44} {_short(e.location, 50)}")
-    print("-" * len(header))
-    table = cat.counts(shown)
-    print(f"{'source':<34} " + " ".join(f"{v:>13}" for v in cat.VERDICTS) + f" {'total':>6}")
-    for src, row in table.items():
-        if sum(row.values()):
-            print(f"{_short(src, 34):<34} " + " ".join(f"{row[v]:>13}" for v in cat.VERDICTS)
-                  + f" {sum(row.values()):>6}")
-    print(f"{len(shown)} of {len(entries)} entries")
-
-    status = 0
-    if args.check:
-        status = _check(cat, shown)
+             and (args.verdict is None or e.verdict == args.verdict)
+             and (args.entry_id is None or e.id == args.entry_id)]
+    if args.entry_id is not None and not shown:
+        near = [e.id for e in entries if args.entry_id.lower() in e.id.lower()][:8]
+        return _error(f"no entry with id {args.entry_id!r} (after --source/--verdict)"
+                      + (f"; ids containing it: {', '.join(near)}" if near else
+                         "; 'ddpm-theory catalogue' lists every id"))
+    need = {e.derivation for e in shown if e.derivation and (args.check or e.verdict == "refuted")}
+    results = _results(sorted(need), args.no_progress)
+    if args.entry_id is not None:
+        _print_entry(cat, shown[0], results)
+    else:
+        _print_list(cat, shown, entries, results)
+    status = _check(cat, shown, results) if args.check else 0
     if args.json is not None:
-        args.json.write_text(json.dumps([e.to_dict() for e in shown], indent=2,
-                                        ensure_ascii=False) + "\n")
+        err = write_text(args.json, json.dumps([_entry_json(e, results) for e in shown],
+                                               indent=2, ensure_ascii=False) + "\n", args.force)
+        if err:
+            return error(err, FAILED)
+        print(f"wrote {args.json}")
     return status
 
 
-def _check(cat, entries) -> int:
+def _results(names: list[str], no_progress: bool) -> dict[str, Any]:
+    """Each named derivation verified once (a progress bar over them); an unknown name
+    is left out (``--check`` reports it)."""
+    from tqdm.auto import tqdm
+
     from ..symbolic import registry
 
-    results = {}
+    out: dict[str, Any] = {}
+    for name in tqdm(names, desc="derivations", unit="derivation", file=sys.stderr,
+                     disable=no_progress or not names):
+        try:
+            out[name] = registry.get(name).verify()
+        except registry.UnknownDerivationError:
+            continue
+    return out
+
+
+def _counterexample(e: Any, results: dict[str, Any]) -> Any:
+    if e.verdict != "refuted" or e.derivation not in results:
+        return None
+    try:
+        return e.counterexample(results)
+    except Exception:  # noqa: BLE001 - a broken entry is reported by --check, not here
+        return None
+
+
+def _print_list(cat: Any, shown: list[Any], entries: list[Any], results: dict[str, Any]) -> None:
+    header = f"{'id':<32} {'verdict':<13} {'source':<24} {'decided by':<40} location"
+    print(header)
+    print("-" * len(header))
+    for e in shown:
+        by = e.decided_by or f"({_short(e.reason, 36)})"
+        print(f"{e.id:<32} {e.verdict:<13} {_short(e.source, 24):<24} {_short(by, 40):<40} "
+              f"{_short(e.location, 40)}")
+        if e.verdict == "refuted":
+            ce = _counterexample(e, results)
+            text = (ce.text() if ce is not None else "decided by a test; see the entry's note"
+                    if e.by_test else "none: the derivation refutes no step (see --check)")
+            print(f"{'':<4}counterexample: {text}")
+    print("-" * len(header))
+    table = cat.counts(shown)
+    print(f"{'source':<24} " + " ".join(f"{v:>13}" for v in cat.VERDICTS) + f" {'total':>6}")
+    for src, row in table.items():
+        if sum(row.values()):
+            print(f"{_short(src, 24):<24} " + " ".join(f"{row[v]:>13}" for v in cat.VERDICTS)
+                  + f" {sum(row.values()):>6}")
+    print(f"{len(shown)} of {len(entries)} entries; 'ddpm-theory catalogue --id ID' prints one "
+          f"whole")
+    from ..symbolic.citation import SOURCES
+
+    print("sources:")
+    for src in table:
+        if sum(table[src].values()):
+            title = cat.DOCUMENTS.get(src) or SOURCES[src].reference
+            print(f"  {src:<24} {title}")
+
+
+def _print_entry(cat: Any, e: Any, results: dict[str, Any]) -> None:
+    rows = [("id", e.id), ("source", f"{e.source}: {e.source_title}"), ("location", e.location),
+            ("claim", e.claim), ("verdict", e.verdict), ("decided by", e.decided_by),
+            ("reason", e.reason), ("note", e.note)]
+    ce = _counterexample(e, results)
+    if ce is not None:
+        rows.append(("counterexample", f"{ce.derivation}, part {ce.part!r}, step {ce.step}: "
+                                       f"{ce.text(12)}"))
+    for k, v in rows:
+        if v:
+            print(f"{k + ':':<16}{v}")
+
+
+def _entry_json(e: Any, results: dict[str, Any]) -> dict[str, Any]:
+    d: dict[str, Any] = e.to_dict()
+    d["source_title"] = e.source_title
+    ce = _counterexample(e, results)
+    d["counterexample"] = None if ce is None else ce.to_dict()
+    return d
+
+
+def _check(cat: Any, entries: list[Any], results: dict[str, Any]) -> int:
     bad = 0
     for e in entries:
         if not e.by_derivation:
             continue
-        name = e.derivation
+        if e.derivation not in results:
+            print(f"MISMATCH {e.id}: no registered derivation {e.derivation!r}", file=sys.stderr)
+            bad += 1
+            continue
         try:
-            if name not in results:
-                results[name] = registry.get(name).verify()
             got = e.compute_verdict(results)
-        except (registry.UnknownDerivationError, cat.CatalogueError) as exc:
+        except cat.CatalogueError as exc:
             print(f"MISMATCH {e.id}: {exc}", file=sys.stderr)
             bad += 1
             continue

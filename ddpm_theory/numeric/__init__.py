@@ -1,4 +1,4 @@
-"""Numeric verification layer (VERIFICATION.md tiers S1--S4).
+"""Numeric verification layer (docs/verification.md tiers S1--S4).
 
 * :mod:`~ddpm_theory.numeric.estimators` -- Monte-Carlo, control-variate MC,
   randomised QMC and Gauss--Hermite estimators returning an :class:`Estimate`.

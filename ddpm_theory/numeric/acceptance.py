@@ -1,9 +1,9 @@
-"""Acceptance rules for statistical checks (VERIFICATION.md tiers S3 and S4).
+"""Acceptance rules for statistical checks (docs/verification.md tiers S3 and S4).
 
 A statistical check compares an :class:`~ddpm_theory.numeric.estimators.Estimate`
 with an exact value.  Its threshold is not a tuning knob: it follows from a
 *false-alarm budget* -- the probability that one test function fails on
-correct code -- which VERIFICATION.md fixes at 1e-6.  A Hypothesis test runs
+correct code -- which docs/verification.md fixes at 1e-6.  A Hypothesis test runs
 its check once per example, so by the union bound each run gets
 ``alpha = budget / n_examples`` and the two-sided threshold is
 
@@ -90,7 +90,7 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET = 1e-6
-"""False-alarm probability per test function (VERIFICATION.md, S3)."""
+"""False-alarm probability per test function (docs/verification.md, S3)."""
 
 DEFAULT_BETA = 1e-3
 """Miss probability used in power statements (power 99.9 %)."""

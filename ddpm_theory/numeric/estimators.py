@@ -16,7 +16,7 @@ Methods
   ``n - k - 1`` degrees of freedom.  :func:`quadratic_controls` gives the
   centred degree-<=2 monomials of ``z``; their means are zero, and a Gaussian
   log-density ratio is a quadratic in ``z``, so a Gaussian KL is estimated with
-  zero residual (VERIFICATION.md rule 3).
+  zero residual (docs/verification.md rule 3).
 * :func:`rqmc` -- randomised quasi-Monte-Carlo: ``R >= 16`` independent
   scrambles of a Sobol' net, mapped to N(0, I) by the inverse normal CDF.
   SciPy scrambles by Matousek's linear matrix scramble plus a digital shift,
@@ -35,7 +35,7 @@ Methods
   ``bias_bound`` carries ``|Q_n - Q_{2n}|`` as a truncation-error estimate.
 
 Randomness always comes from an explicit ``numpy.random.Generator``
-(VERIFICATION.md rule 1); nothing here touches global RNG state.
+(docs/verification.md rule 1); nothing here touches global RNG state.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def rqmc(
     """
     _check_dim(dim)
     if n_scrambles < 16:
-        raise ValueError("VERIFICATION.md S3 asks for >= 16 independent scrambles")
+        raise ValueError("docs/verification.md S3 asks for >= 16 independent scrambles")
     if not 1 <= m <= 30:
         raise ValueError(f"m must be in 1..30; got {m}")
     seeds = rng.integers(0, 2**63 - 1, size=n_scrambles)

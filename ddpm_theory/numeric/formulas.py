@@ -7,7 +7,7 @@ formula is *written once*, in the derivation.  The hand-written functions of
 :mod:`~ddpm_theory.numeric.closed_forms` (re-exported here)
 (``q_mean_coef``, ``posterior_variance``, ...) are the vectorised versions the
 rest of the library calls; ``tests/numeric`` checks each against its generated
-twin to rtol 1e-12 over Hypothesis-explored schedules (VERIFICATION.md tier S1),
+twin to rtol 1e-12 over Hypothesis-explored schedules (docs/verification.md tier S1),
 and :data:`FAST` pairs them up so that the test enumerates every export.
 
 Arguments use the code names of the notation table

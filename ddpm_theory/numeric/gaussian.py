@@ -2,7 +2,7 @@
 
 All results are in nats.  These are the reference values the numeric tests
 compare estimators against; they are cross-checked in ``tests/numeric`` against
-``scipy.stats`` and ``torch.distributions`` (VERIFICATION.md rule 5) and will be
+``scipy.stats`` and ``torch.distributions`` (docs/verification.md rule 5) and will be
 checked against the ``lambdify``'d symbolic derivations (tier S1) once those
 are registered.
 

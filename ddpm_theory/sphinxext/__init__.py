@@ -111,6 +111,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     from ._derivation import DerivationDirective
     from ._docstrings import process_docstring
     from ._figures import FigureDirective
+    from ._run import RunDirective
     from ._tables import (
         CatalogueDirective,
         DerivationIndexDirective,
@@ -131,6 +132,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ddpm-references", ReferencesDirective)
     app.add_directive("ddpm-figure", FigureDirective)
     app.add_directive("ddpm-api", ApiDirective)
+    app.add_directive("ddpm-run", RunDirective)
     app.add_css_file("ddpm_theory.css")
     app.connect("builder-inited", reset)
     app.connect("env-get-outdated", _outdated)
@@ -161,5 +163,17 @@ CSS = """
   background: #fff8ec; border-left: 3px solid #e08a00; font-size: 0.9em; }
 .ddpm-failure { color: #a1111f; white-space: pre-wrap; }
 .ddpm-table td p { margin: 0; }
+table.ddpm-catalogue { table-layout: fixed; width: 100%; font-size: 0.88em; }
+table.ddpm-catalogue th, table.ddpm-catalogue td { white-space: normal; overflow-wrap: anywhere;
+  vertical-align: top; padding: 0.25rem 0.35rem; }
+table.ddpm-catalogue td p { overflow-x: auto; overflow-y: hidden; }
+table.ddpm-catalogue .ddpm-entry-id { font-size: 0.8em; }
+table.ddpm-catalogue th:nth-child(1) { width: 29%; }
+table.ddpm-catalogue th:nth-child(2) { width: 14%; }
+table.ddpm-catalogue th:nth-child(3) { width: 20%; }
+table.ddpm-catalogue th:nth-child(4) { width: 16%; }
+table.ddpm-catalogue th:nth-child(5) { width: 21%; }
+table.ddpm-catalogue .ddpm-stamp { overflow-wrap: normal; font-size: 0.75em;
+  padding: 0.05rem 0.2rem; }
 .ddpm-figure img { max-width: 100%; }
 """

@@ -21,6 +21,7 @@ from sphinx.util.docutils import SphinxDirective
 from . import _latex as lx
 from ._domain import DdpmDomain, anchor
 from ._state import Verdict, state
+from ._title_math import title_nodes
 
 if TYPE_CHECKING:
     from ..symbolic.engine import Derivation, DerivationResult, StepResult
@@ -44,7 +45,11 @@ def step_stamp(r: StepResult) -> nodes.inline:
     if r.claimed_false and status == "refuted":
         label = "refuted as expected: the source's claim is false"
         return stamp(status, f"{label} · {r.method} · {r.seconds:.3f} s")
-    return stamp(status, f"{r.method} · {r.seconds:.3f} s", ok=status == "verified")
+    extra = "".join(
+        [f" · {r.n_distinct} points"] if r.n_points else []
+    ) + (f" · assuming {', '.join(r.assumes)}" if r.assumes else "") + (
+        f" · lemma {', '.join(r.lemmas)}" if r.lemmas else "")
+    return stamp(status, f"{r.method}{extra} · {r.seconds:.3f} s", ok=status == "verified")
 
 
 def math_block(latex: str, docname: str, classes: list[str] | None = None) -> nodes.math_block:
@@ -64,6 +69,12 @@ def _para(*children: nodes.Node, classes: list[str] | None = None) -> nodes.para
 
 def _text(s: str) -> nodes.Text:
     return nodes.Text(s)
+
+
+def _cited(text: str, cite: object) -> str:
+    """``text`` followed by its citation, unless the text already carries it."""
+    c = str(cite) if cite else ""
+    return text if not c or c in text else f"{text} {c}"
 
 
 def report_failure(domain: DdpmDomain, docname: str, line: int, message: str) -> None:
@@ -113,15 +124,19 @@ class DerivationDirective(SphinxDirective):
                               ["ddpm-statement"]))
         if d.summary:
             out.append(_para(_text(d.summary), classes=["ddpm-summary"]))
-        if d.premises:
-            out.append(nodes.rubric("", "Premises"))
+        if d.premises or d.assumptions:
+            out.append(nodes.rubric("", "Premises (assumed, not verified)"))
             items = nodes.bullet_list(classes=["ddpm-premises"])
             for p in d.premises:
                 items += nodes.list_item("", _para(inline_math(p)))
+            for a in d.assumptions:
+                items += nodes.list_item("", _para(_text(f"{a.name}: "), inline_math(a.statement),
+                                                   _text(f" ({a.cite})" if a.cite else "")))
             out.append(items)
         out.extend(self._symbols(d))
         if d.cites:
-            out.append(_para(_text("Sources: " + "; ".join(str(c) for c in d.cites)),
+            cites = dict.fromkeys(str(c) for c in d.cites)  # each once, in order
+            out.append(_para(_text("Sources: " + "; ".join(cites)),
                              classes=["ddpm-sources"]))
         result = verdict.result
         by_step = {(r.part, r.index): r for r in result.steps} if result else {}
@@ -142,7 +157,7 @@ class DerivationDirective(SphinxDirective):
 
     def _head(self, d: Derivation, verdict: Verdict) -> nodes.paragraph:
         result = verdict.result
-        head = _para(nodes.strong(d.title, d.title), _text(" "),
+        head = _para(nodes.strong("", "", *title_nodes(d.title)), _text(" "),
                      nodes.literal(d.name, d.name), classes=["ddpm-derivation-head"])
         head += _text(" ")
         if result is None:
@@ -182,13 +197,13 @@ class DerivationDirective(SphinxDirective):
     def _part(self, name: str, k: int, part, by_step: dict) -> nodes.container:
         docname = self.env.docname
         box = nodes.container(classes=["ddpm-part"], ids=[anchor(name, k)])
-        title = f"Part {k}. {part.title}"
-        box += nodes.rubric(title, title, classes=["ddpm-part-title"])
+        box += nodes.rubric("", "", _text(f"Part {k}. "), *title_nodes(part.title),
+                            classes=["ddpm-part-title"])
         first = self._latex(lambda: lx.start_latex(part), f"part {part.title!r}, start")
         if part.lhs:
             first = f"{part.lhs} = {first}"
         box += math_block(first, docname, ["ddpm-start"])
-        start_note = "Start: " + part.start_rule + (f" {part.cite}" if part.cite else "")
+        start_note = _cited("Start: " + part.start_rule, part.cite)
         box += _para(_text(start_note), classes=["ddpm-step-note"])
         for i, step in enumerate(part.steps):
             r = by_step.get((part.title, i))
@@ -202,10 +217,8 @@ class DerivationDirective(SphinxDirective):
         rel = lx.relation_latex(step)
         latex = self._latex(lambda: lx.step_latex(step), f"step {i + 1} ({step.rule[:60]})")
         box += math_block(rf"\overset{{({i + 1})}}{{{rel}}}\ {latex}", docname)
-        note = _para(nodes.strong(f"({i + 1}) ", f"({i + 1}) "), _text(step.rule),
-                     classes=["ddpm-step-note"])
-        if step.cite:
-            note += _text(f" {step.cite}")
+        note = _para(nodes.strong(f"({i + 1}) ", f"({i + 1}) "),
+                     _text(_cited(step.rule, step.cite)), classes=["ddpm-step-note"])
         if step.wrt:
             wrt = ", ".join(lx.symbol_latex(w) for w in step.wrt)
             note += _text(" — equal up to a term constant in ")

@@ -251,3 +251,7 @@ class FigureDirective(SphinxDirective):
         if not path.is_file() or path.stat().st_size == 0:
             return f"ddpm-figure {name!r}: the drawer wrote no image to {path}"
         return ""
+
+
+# the likelihood page's figures register themselves into FIGURES on import
+from . import _likelihood_figures  # noqa: E402,F401

@@ -27,6 +27,8 @@ ROWS: dict[str, Row] = {
     "alpha": Row("Schedule.alphas", f"{HO}, §2 (α_t := 1 − β_t)",
                  "signal retention at step t"),
     "alpha_next": Row("Schedule.alphas[t]", f"{HO}, §2", "α at step t + 1"),
+    "alpha_1": Row("Schedule.alphas[0]", f"{HO}, §2", "α at step 1 (ᾱ_1 = α_1)"),
+    "beta_1": Row("Schedule.betas[0]", f"{HO}, Eq. 2", "β at step 1"),
     "alpha_bar": Row("Schedule.alpha_bar", f"{HO}, §2 (ᾱ_t := ∏_{{s≤t}} α_s), Eq. 4",
                      "cumulative signal retention"),
     "alpha_bar_prev": Row("Schedule.alpha_bar_prev", f"{HO}, Eq. 7", "ᾱ at step t − 1"),

@@ -139,8 +139,10 @@ class CatalogueDirective(_Base):
             counts[e.verdict] = counts.get(e.verdict, 0) + 1
         summary = nodes.paragraph(text=f"{len(entries)} claims: " + ", ".join(
             f"{n} {v}" for v, n in sorted(counts.items())) + ".")
-        return [summary, table(["id", "source", "claim", "verdict", "decided by", "note"],
-                               rows, [10, 16, 28, 10, 16, 22], ["ddpm-catalogue"])]
+        # verdict second, beside its claim; fixed column widths so that the table fits
+        # the page (long cells wrap, long formulas scroll inside their cell)
+        return [summary, table(["claim", "verdict", "source", "decided by", "note"],
+                               rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
 
     def _entry_row(self, e: Any) -> list[Cell]:
         decided_cell: Cell = "—"
@@ -153,10 +155,12 @@ class CatalogueDirective(_Base):
             decided_cell = derivation_xref(e.decided_by, label)
         elif e.verdict != "not-checkable":
             self.fail(f"catalogue entry {e.id!r}: verdict {e.verdict!r} but nothing decides it")
-        where = f"{e.source_title}, {e.location}" if e.location else e.source_title
+        where: list[nodes.Node] = [nodes.strong(e.source, e.source),
+                                   nodes.Text(f", {e.location} " if e.location else " "),
+                                   nodes.literal(e.id, e.id, classes=["ddpm-entry-id"])]
         note = e.reason if e.verdict == "not-checkable" else e.note
-        return [nodes.literal(e.id, e.id), where, inline_math(e.claim) if e.claim else "—",
-                stamp(e.verdict, ok=True), decided_cell, note or ""]
+        return [inline_math(e.claim) if e.claim else "—", stamp(e.verdict, ok=True), where,
+                decided_cell, note or ""]
 
     def _check_against_derivation(self, e: Any) -> None:
         from ..symbolic import registry

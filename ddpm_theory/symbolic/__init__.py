@@ -1,10 +1,11 @@
 """Symbolic derivations (SymPy only): the engine, its registry, and the derivations."""
 
 from . import registry
+from .certificates import Apply, LogGap, TangentLine
 from .citation import Citation
-from .engine import Derivation, DerivationResult, Part, Relation, Status, Step, chain
+from .engine import Derivation, DerivationResult, Part, Premise, Relation, Status, Step, chain
 
 __all__ = [
-    "Citation", "Derivation", "DerivationResult", "Part", "Relation", "Status", "Step",
-    "chain", "registry",
+    "Apply", "Citation", "Derivation", "DerivationResult", "LogGap", "Part", "Premise", "Relation",
+    "Status", "Step", "TangentLine", "chain", "registry",
 ]

@@ -1,6 +1,6 @@
 """Citations as data, and the pinned list of sources they refer to.
 
-A :class:`Citation` renders like ``(Ho et al. 2020, Eq. 7)``.  The homework seed
+A :class:`Citation` renders like ``(Ho et al. 2020, Eq. 7)``.  The homework of Sahai et al.
 numbers equations differently from the paper, so a citation always names its source.
 """
 
@@ -35,6 +35,14 @@ SOURCES: dict[str, Source] = {
         Source("Nichol & Dhariwal 2021",
                "A. Nichol, P. Dhariwal. Improved Denoising Diffusion Probabilistic Models. "
                "ICML 2021. arXiv:2102.09672v1.", "https://arxiv.org/abs/2102.09672v1"),
+        Source("Song et al. 2021",
+               "Y. Song, J. Sohl-Dickstein, D. P. Kingma, A. Kumar, S. Ermon, B. Poole. "
+               "Score-Based Generative Modeling through Stochastic Differential Equations. "
+               "ICLR 2021. arXiv:2011.13456v2.", "https://arxiv.org/abs/2011.13456v2"),
+        Source("Chen et al. 2018",
+               "R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud. Neural Ordinary "
+               "Differential Equations. NeurIPS 2018. arXiv:1806.07366v5.",
+               "https://arxiv.org/abs/1806.07366v5"),
         Source("Salimans & Ho 2022",
                "T. Salimans, J. Ho. Progressive Distillation for Fast Sampling of Diffusion "
                "Models. ICLR 2022. arXiv:2202.00512v2.", "https://arxiv.org/abs/2202.00512v2"),
@@ -53,18 +61,18 @@ SOURCES: dict[str, Source] = {
         Source("Cover & Thomas 2006",
                "T. M. Cover, J. A. Thomas. Elements of Information Theory, 2nd ed. Wiley, 2006.",
                ""),
-        Source("seed: Socratic DDPM",
+        Source("Yi 2023",
                "W. Yi. Understanding the Denoising Diffusion Probabilistic Model, the Socratic "
-               "Way (2023). Seed document 000.", ""),
-        Source("seed: VAE/VDM notes",
-               "Notes on variational autoencoders and variational diffusion models. "
-               "Seed document 001.", ""),
-        Source("seed: theoretical justification",
+               "Way. Blog post, February 2023.", ""),
+        Source("VAE/VDM notes",
+               "Variational Autoencoders: notes on variational autoencoders and variational "
+               "diffusion models (online notes; no author named).", ""),
+        Source("DDPM notes, Part 2",
                "Denoising diffusion probabilistic models (Part 2: Theoretical justification). "
-               "Seed document 002.", ""),
-        Source("seed: homework",
-               "A. Sahai et al. Diffusion, Denoising, and Deep Networks (homework). "
-               "Seed document 003.", ""),
+               "Blog post (no author named in the text).", ""),
+        Source("Sahai et al. (homework)",
+               "A. Sahai (instructor), J. Hong, M. Lam, M. Lindblad, A. Liu. Diffusion, "
+               "Denoising, and Deep Networks (homework assignment).", ""),
         Source("standard",
                "A standard fact of probability or algebra, stated in the step's rule.", ""),
     )

@@ -7,20 +7,27 @@ step against the previous one twice, independently:
 
 * **S0 symbolic** -- :func:`ddpm_theory.symbolic.procedures.is_zero` on the difference
   (or on its derivative, for "equal up to a constant in w"), which must be exactly 0;
-* **S0-num** -- a 50-digit evaluation of both sides at ≥ 32 random points of the
+* **S0-num** -- a 50-digit evaluation of both sides at ≥ 32 random points covering the
   declared domains (:mod:`ddpm_theory.symbolic.numeric_check`).
 
 A step may be *claimed false*: a source asserts it and the engine is expected to refute
-it.  It is then "refuted" when the symbolic procedure does not find zero *and* a numeric
-counterexample exists; it is "failed" if the claim turns out true.
+it.  It is then "refuted" when the symbolic procedure does not find zero *and* a
+*certified* numeric counterexample exists (a disagreement that exceeds the error estimate
+of two precisions and quadrature rules, where the quadrature converges); it is "failed"
+otherwise -- a true claim marked false fails.
+
+Modelling assumptions (the Markov property, Bayes' rule on abstract densities) are
+:class:`Premise` objects of a derivation: substitutions the checks may use, listed in
+every result as *assumed*, never stamped verified; a step that uses one records it.
 
 Relations of a step to the previous expression:
 
 * ``EQ``: equal;
 * ``EQ_CONST``: equal up to an additive term constant in the symbols ``wrt``;
 * ``LE``/``GE``: previous ≤ / ≥ this one, with ``gap`` = the non-negative difference,
-  shown ≥ 0 by the step's reason, checked symbolically to be the difference and
-  numerically to be ≥ 0.
+  checked symbolically to be the difference, certified ≥ 0 on the whole domain
+  (:mod:`ddpm_theory.symbolic.certificates`: structurally, by a registered lemma, or
+  by the tangent-line rule) and numerically ≥ 0 at every point.
 """
 
 from __future__ import annotations
@@ -34,10 +41,19 @@ from typing import Any
 import sympy as sp
 
 from ..domains import Domain
+from .certificates import (
+    Apply,
+    Certificate,
+    TangentLine,
+    certify_nonnegative,
+    certify_tangent,
+    expand_lemmas,
+    lemma_instance,
+)
 from .citation import Citation
 from .notation import DEFINITIONS
 from .numeric_check import NumericComparison, compare, free_parameters, sample_points
-from .procedures import Outcome, is_zero, substitute_definitions
+from .procedures import Outcome, is_zero, make_lookup, substitute_definitions
 
 __all__ = [
     "Relation",
@@ -49,9 +65,12 @@ __all__ = [
     "DerivationResult",
     "DerivationError",
     "Citation",
+    "Premise",
+    "TangentLine",
+    "Apply",
 ]
 
-#: random points of the numeric check per step (VERIFICATION.md: at least 32)
+#: random points of the numeric check per step (docs/verification.md: at least 32)
 N_POINTS = 32
 #: time box of the simplify fallback (seconds), used only where the numbers agree
 FALLBACK_SECONDS = 5.0
@@ -95,6 +114,22 @@ class Step:
     claimed_false: bool = False
     latex: str | None = None
     note: str = ""
+    #: for ``LE``/``GE``: how the gap is shown ≥ 0; None = structurally
+    #: (:func:`~ddpm_theory.symbolic.certificates.certify_nonnegative`); for ``EQ``:
+    #: :class:`~ddpm_theory.symbolic.certificates.Apply`, a registered lemma's instance
+    certificate: TangentLine | Apply | None = None
+
+
+@dataclass(frozen=True)
+class Premise:
+    """A modelling assumption of a derivation, used by its checks as a substitution
+    (``substitutions``: symbol or function class -> expression or ``sp.Lambda``) and
+    reported as *assumed*, never as verified."""
+
+    name: str
+    statement: str                       # prose or LaTeX
+    substitutions: Mapping[Any, Any] = field(default_factory=dict)
+    cite: Citation | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +153,9 @@ class Derivation:
     title: str
     statement: str                       # LaTeX
     parts: tuple[Part, ...]
-    premises: tuple[str, ...] = ()       # LaTeX or prose
+    premises: tuple[str, ...] = ()       # LaTeX or prose: the stated premises, assumed
+    #: modelling assumptions used as substitutions by the checks (reported as assumed)
+    assumptions: tuple[Premise, ...] = ()
     cites: tuple[Citation, ...] = ()
     summary: str = ""
     definitions: Mapping[sp.Symbol, sp.Expr] = field(default_factory=lambda: dict(DEFINITIONS))
@@ -138,6 +175,12 @@ class Derivation:
         return Status.REFUTED if any(s.claimed_false for _, _, s in self.steps) else (
             Status.VERIFIED
         )
+
+    @property
+    def assumed(self) -> list[str]:
+        """Every premise of the derivation, as text: the stated ones and the named
+        modelling assumptions."""
+        return list(self.premises) + [f"{a.name}: {a.statement}" for a in self.assumptions]
 
     @property
     def citations(self) -> list[str]:
@@ -168,6 +211,7 @@ class Derivation:
             steps=tuple(results),
             seconds=time.perf_counter() - t0,
             citations=tuple(self.citations),
+            premises=tuple(self.assumed),
         )
 
 
@@ -187,6 +231,16 @@ class StepResult:
     lhs_value: str = ""
     rhs_value: str = ""
     message: str = ""
+    n_points: int = 0                    # points of the numeric check
+    n_distinct: int = 0                  # distinct points among them
+    domains: Mapping[str, str] = field(default_factory=dict)  # symbol -> interval sampled
+    assumes: tuple[str, ...] = ()        # names of the premises the step used
+    lemmas: tuple[str, ...] = ()         # registered lemmas the step applied
+    certificate: str = ""                # how an inequality's gap was shown ≥ 0
+    #: the numeric check found a certified counterexample (a disagreement stable across
+    #: two precisions and quadrature rules, or a negative gap): the step is false, not
+    #: merely undecided
+    certified: bool = False
 
 
 class DerivationError(AssertionError):
@@ -202,6 +256,12 @@ class DerivationResult:
     steps: tuple[StepResult, ...]
     seconds: float
     citations: tuple[str, ...]
+    premises: tuple[str, ...] = ()
+
+    @property
+    def depends_on(self) -> list[str]:
+        """The registered lemmas the derivation's steps applied."""
+        return sorted({name for s in self.steps for name in s.lemmas})
 
     @property
     def ok(self) -> bool:
@@ -235,6 +295,8 @@ class DerivationResult:
             "seconds": round(self.seconds, 4),
             "methods": self.methods,
             "citations": list(self.citations),
+            "premises": [{"statement": p, "status": "assumed"} for p in self.premises],
+            "depends_on": self.depends_on,
             "step_results": [
                 {
                     "part": s.part, "index": s.index, "rule": s.rule, "citation": s.citation,
@@ -243,6 +305,10 @@ class DerivationResult:
                     "max_rel_diff": s.max_rel_diff, "residual": s.residual,
                     "counterexample": dict(s.counterexample) if s.counterexample else None,
                     "lhs_value": s.lhs_value, "rhs_value": s.rhs_value,
+                    "points": s.n_points, "distinct_points": s.n_distinct,
+                    "domains": dict(s.domains), "assumes": list(s.assumes),
+                    "lemmas": list(s.lemmas), "certificate": s.certificate,
+                    "certified_counterexample": s.certified,
                 }
                 for s in self.steps
             ],
@@ -265,18 +331,35 @@ def _check_step(
     t0 = time.perf_counter()
     cite = str(step.cite) if step.cite else ""
     where = f"derivation {d.name!r}, part {part.title!r}, step {idx + 1} {cite}".rstrip()
-    subst = lambda e: _map(e, lambda x: substitute_definitions(sp.sympify(x), d.definitions))  # noqa: E731
+    _refuse_look_alikes(where, prev, step)
+    substitutions = dict(d.definitions)
+    for a in d.assumptions:
+        substitutions.update(a.substitutions)
+    assumes = tuple(a.name for a in d.assumptions if _uses(a, prev, step))
+
+    def subst(e: Any) -> Any:
+        return _map(e, lambda x: expand_lemmas(substitute_definitions(sp.sympify(x),
+                                                                      substitutions)))
+
     lhs, rhs = subst(prev), subst(step.expr)
     diff = _difference(lhs, rhs)
+    cert = Certificate(True)
     if step.relation in (Relation.LE, Relation.GE):
         if step.gap is None:
             raise ValueError(f"{where}: an inequality step needs its gap")
         gap = subst(step.gap)
         diff = diff - gap if step.relation is Relation.GE else -diff - gap
+        cert = _certify_gap(d, step, substitutions)
+    symbolic_target = diff
+    if isinstance(step.certificate, Apply):
+        if step.relation is not Relation.EQ:
+            raise ValueError(f"{where}: a lemma is applied by an equality step")
+        instance, cert = lemma_instance(step.certificate, make_lookup(d.domains))
+        if instance is not None:  # the symbolic line: this step is the lemma's instance
+            symbolic_target = _difference(diff, instance) if not isinstance(
+                diff, (sp.Tuple, sp.MatrixBase)) else diff
     if step.relation is Relation.EQ_CONST:
-        if not step.wrt:
-            raise ValueError(f"{where}: EQ_CONST needs the symbols in wrt")
-        diff = sp.Tuple(*[sp.diff(e, w) for e in _flat(diff) for w in step.wrt])
+        diff = symbolic_target = _derivatives(where, lhs, rhs, diff, step.wrt)
 
     symbols = free_parameters(_flat(lhs) + _flat(rhs) + ([subst(step.gap)] if step.gap else []))
     points = sample_points(symbols, n_points, seed, d.domains, d.induction_bases)
@@ -284,55 +367,160 @@ def _check_step(
     # "not shown zero" into "zero", so it is spent only where the numbers agree.
     try:
         if step.relation is Relation.EQ_CONST:
-            num = compare(diff, sp.Tuple(*[0] * len(_flat(diff))), points, seed)
+            num = compare(diff, sp.Tuple(*[0] * len(_flat(diff))), points, seed,
+                          overrides=d.domains)
         elif step.relation is Relation.EQ:
-            num = compare(lhs, rhs, points, seed)
+            num = compare(lhs, rhs, points, seed, overrides=d.domains)
         else:
-            num = compare(diff, sp.Integer(0), points, seed, gap=subst(step.gap))
+            num = compare(diff, sp.Integer(0), points, seed, gap=subst(step.gap),
+                          overrides=d.domains)
     except Exception as exc:  # e.g. a division by zero at a sampled point
         num = NumericComparison(False, float("inf"), None,
-                                f"could not evaluate ({type(exc).__name__}: {exc})", "")
+                                f"could not evaluate ({type(exc).__name__}: {exc})", "",
+                                n_points=len(points))
     try:
         outcome = is_zero(
-            diff, points=points, induction_bases=d.induction_bases,
+            symbolic_target, domains=d.domains, induction_bases=d.induction_bases,
             fallback_seconds=FALLBACK_SECONDS if num.agree else 0.0,
         )
     except Exception as exc:  # a procedure that cannot run has not shown zero
         outcome = Outcome(False, ["error"], None, f"{type(exc).__name__}: {exc}")
+    if not cert.ok:
+        what = "apply the lemma" if isinstance(step.certificate, Apply) else (
+            "decide the gap ≥ 0")
+        outcome = Outcome(False, outcome.methods + ["certificate"], None,
+                          f"could not {what}: {cert.reason}")
+    lemma_problem = _lemma_problem(d, cert.lemmas)
+    if outcome.zero and lemma_problem:
+        outcome = Outcome(False, outcome.methods, None, lemma_problem)
     seconds = time.perf_counter() - t0
-    residual = None if outcome.zero else _short(outcome.residual)
-
-    if step.claimed_false:
-        if outcome.zero or num.agree:
-            status, msg = Status.FAILED, (
-                f"{where}: claimed false but "
-                + ("the symbolic check proves it" if outcome.zero else
-                   "no counterexample was found")
-                + f" (rule: {step.rule})"
-            )
-        else:
-            status, msg = Status.REFUTED, f"{where}: refuted as expected"
-    elif outcome.zero and num.agree:
-        status, msg = Status.VERIFIED, f"{where}: verified"
-    else:
-        why = []
-        if not outcome.zero:
-            why.append(f"symbolic remainder {residual} ({outcome.note})")
-        if not num.agree:
-            why.append(
-                f"numeric disagreement {num.max_rel:.3g} at {num.worst_point}: "
-                f"previous = {num.worst_lhs}, this step = {num.worst_rhs}"
-                + (" (gap negative)" if num.gap_negative else "")
-            )
-        status = Status.FAILED
-        msg = f"{where} FAILED; rule: {step.rule}; " + "; ".join(why)
+    status, msg = _verdict(where, step, outcome, num)
+    methods = outcome.method + ("+" + "+".join(dict.fromkeys(cert.how)) if cert.how else "")
     return StepResult(
         part=part.title, index=idx, rule=step.rule, citation=cite, status=status,
-        method=outcome.method + "+mpmath50", seconds=seconds, claimed_false=step.claimed_false,
-        max_rel_diff=num.max_rel, residual=residual,
+        method=methods + "+mpmath50", seconds=seconds, claimed_false=step.claimed_false,
+        max_rel_diff=num.max_rel, residual=None if outcome.zero else _short(outcome.residual),
         counterexample=num.worst_point if status is not Status.VERIFIED else None,
         lhs_value=num.worst_lhs, rhs_value=num.worst_rhs, message=msg,
+        n_points=num.n_points, n_distinct=num.n_distinct, domains=num.domains,
+        assumes=assumes, lemmas=tuple(sorted(cert.lemmas)),
+        certificate=", ".join(dict.fromkeys(cert.how)),
+        certified=bool(num.certified or num.gap_negative),
     )
+
+
+def _verdict(where: str, step: Step, outcome: Outcome, num: NumericComparison
+             ) -> tuple[Status, str]:
+    if step.claimed_false:
+        refuted = not outcome.zero and (num.certified or num.gap_negative)
+        if refuted:
+            return Status.REFUTED, f"{where}: refuted as expected"
+        reason = ("the symbolic check proves it" if outcome.zero else
+               "no certified counterexample was found" + (
+                   f" (the sides differ by {num.max_rel:.3g} at the worst point, but not "
+                   "stably across two precisions and quadrature rules)" if not num.agree
+                   else ""))
+        return Status.FAILED, f"{where}: claimed false but {reason} (rule: {step.rule})"
+    if outcome.zero and num.agree:
+        return Status.VERIFIED, f"{where}: verified"
+    why: list[str] = []
+    if not outcome.zero:
+        why.append(f"symbolic remainder {_short(outcome.residual)} ({outcome.note})")
+    if not num.agree:
+        why.append(
+            f"numeric disagreement {num.max_rel:.3g} at {num.worst_point}: "
+            f"previous = {num.worst_lhs}, this step = {num.worst_rhs}"
+            + (" (gap negative)" if num.gap_negative else "")
+        )
+    return Status.FAILED, f"{where} FAILED; rule: {step.rule}; " + "; ".join(why)
+
+
+def _certify_gap(d: Derivation, step: Step, substitutions: Mapping[Any, Any]) -> Certificate:
+    """The gap ≥ 0 on the whole domain: by the step's certificate, else structurally."""
+    gap = substitute_definitions(sp.sympify(step.gap), substitutions)
+    lookup = make_lookup(d.domains)
+    if isinstance(step.certificate, TangentLine):
+        return certify_tangent(step.certificate, expand_lemmas(gap), lookup)
+    return certify_nonnegative(gap, lookup)
+
+
+#: names of the derivations being verified in this thread (a lemma may not depend on them)
+_IN_PROGRESS: list[str] = []
+
+
+def _lemma_problem(d: Derivation, lemmas: set[str]) -> str:
+    """'' when every lemma is registered, not (transitively) the derivation being
+    checked, and verified; else what is wrong."""
+    from . import registry
+
+    for name in sorted(lemmas):
+        if name == d.name or name in _IN_PROGRESS:
+            return f"lemma {name!r} depends on the derivation being checked (a cycle)"
+        try:
+            lemma = registry.get(name)
+        except KeyError:
+            return f"lemma {name!r} is not registered"
+        _IN_PROGRESS.append(d.name)
+        try:
+            result = lemma.verify()
+        finally:
+            _IN_PROGRESS.pop()
+        if result.status is not Status.VERIFIED:
+            return f"lemma {name!r} is not verified ({result.status.value})"
+    return ""
+
+
+def _derivatives(where: str, lhs: Any, rhs: Any, diff: Any, wrt: tuple) -> Any:
+    """For "equal up to a constant in w": d/dw of the difference, after checking that
+    each w occurs on both sides (else the derivative is 0 for nothing)."""
+    if not wrt:
+        raise ValueError(f"{where}: EQ_CONST needs the symbols in wrt")
+    for side, e in (("previous", lhs), ("this step", rhs)):
+        free = set().union(*(sp.sympify(x).free_symbols for x in _flat(e)))
+        missing = [w for w in wrt if w not in free]
+        if missing:
+            raise ValueError(
+                f"{where}: EQ_CONST with respect to {missing} but {side} does not depend "
+                "on it (a look-alike symbol, or a constant claim that checks nothing)"
+            )
+    return sp.Tuple(*[sp.diff(e, w) for e in _flat(diff) for w in wrt])
+
+
+def _refuse_look_alikes(where: str, prev: Any, step: Step) -> None:
+    """Two different symbols (or function classes) of one name in one step are an error:
+    they print alike but are different quantities to every check."""
+    seen: dict[str, Any] = {}
+    for e in (_flat(prev) + _flat(step.expr) + list(step.wrt)
+              + ([step.gap] if step.gap is not None else [])):
+        e = sp.sympify(e)
+        atoms = e.atoms(sp.Symbol) | {type(f) for f in e.atoms(sp.core.function.AppliedUndef)}
+        for a in atoms:
+            if isinstance(a, sp.Dummy):
+                continue
+            name = a.name if isinstance(a, sp.Symbol) else a.__name__
+            if name in seen and seen[name] != a:
+                raise ValueError(
+                    f"{where}: two different symbols named {name!r} "
+                    f"({_assumptions(seen[name])} and {_assumptions(a)}); rename one"
+                )
+            seen[name] = a
+
+
+def _assumptions(a: Any) -> str:
+    if isinstance(a, sp.Symbol):
+        return "{" + ", ".join(f"{k}" for k, v in sorted(a.assumptions0.items()) if v) + "}"
+    return "function"
+
+
+def _uses(p: Premise, prev: Any, step: Step) -> bool:
+    exprs = [sp.sympify(e) for e in _flat(prev) + _flat(step.expr)]
+    for key in p.substitutions:
+        if isinstance(key, sp.FunctionClass):
+            if any(e.atoms(key) for e in exprs):
+                return True
+        elif any(e.has(key) for e in exprs):
+            return True
+    return False
 
 
 def _map(e: Any, f: Callable[[Any], Any]) -> Any:

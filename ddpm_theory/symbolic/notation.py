@@ -38,8 +38,34 @@ DOMAIN_OF: dict[sp.Symbol, Domain] = {}
 LATEX: dict[sp.Symbol, str] = {}
 
 
+class DeclarationError(ValueError):
+    """A symbol name declared twice with another domain or display name."""
+
+
+#: symbol name -> (domain, LaTeX): each name is declared once, wherever it is used
+DECLARED: dict[str, tuple[Domain, str | None, tuple]] = {}
+
+
 def sym(name: str, domain: Domain, latex: str | None = None, **extra: Any) -> sp.Symbol:
-    """A SymPy symbol whose assumptions come from ``domain``."""
+    """A SymPy symbol whose assumptions come from ``domain``.
+
+    A name is one quantity everywhere: declaring it again with the same domain and
+    display name returns the same symbol; with another domain, display name or extra
+    assumptions it raises :class:`DeclarationError` (two look-alike symbols of one name
+    would otherwise be silently different quantities, or one would silently take the
+    other's domain).
+    """
+    key = (domain, latex, tuple(sorted(extra.items())))
+    if name in DECLARED and DECLARED[name] != key:
+        old_dom, old_latex, old_extra = DECLARED[name]
+        raise DeclarationError(
+            f"symbol {name!r} is already declared with domain {old_dom.name} "
+            f"{old_dom.interval_text()} and display {old_latex!r}{old_extra or ''}; "
+            f"redeclared with {domain.name} {domain.interval_text()} and {latex!r}"
+            f"{key[2] or ''}. Use another name for another quantity, or a derivation's "
+            f"`domains` to narrow the domain inside one derivation."
+        )
+    DECLARED[name] = key
     s = sp.Symbol(name, **domain.sympy_assumptions(), **extra)
     DOMAIN_OF[s] = domain
     if latex is not None:
@@ -65,6 +91,9 @@ alpha = sym("alpha_t", ALPHA, r"\alpha_t")
 alpha_next = sym("alpha_t1", ALPHA, r"\alpha_{t+1}")
 beta = sym("beta_t", BETA, r"\beta_t")
 beta_next = sym("beta_t1", BETA, r"\beta_{t+1}")
+# the same quantities at t = 1 (parts about the first step are written with index 1)
+alpha_1 = sym("alpha_1", ALPHA, r"\alpha_1")
+beta_1 = sym("beta_1", BETA, r"\beta_1")
 alpha_bar_prev = sym("alphabar_tm1", UNIT_OPEN, r"\bar\alpha_{t-1}")
 alpha_bar = sym("alphabar_t", ALPHA_BAR, r"\bar\alpha_t")
 beta_tilde = sym("betatilde_t", VARIANCE, r"\tilde\beta_t")
@@ -94,6 +123,7 @@ d = sym("d", DIMENSION, "d")
 DEFINITIONS: dict[sp.Symbol, sp.Expr] = {
     beta: 1 - alpha,
     beta_next: 1 - alpha_next,
+    beta_1: 1 - alpha_1,
     alpha_bar: alpha_bar_prev * alpha,
 }
 

@@ -1,18 +1,20 @@
 """Decision procedures for "this expression is identically zero" (tier S0).
 
-The pipeline is matched to the expression class (VERIFICATION.md, tier S0):
+The pipeline is matched to the expression class (docs/verification.md, tier S0):
 
 1. definitions are substituted (β_t := 1 − α_t, ᾱ_t := ᾱ_{t−1} α_t, ...) and Gaussian
    expectations are evaluated by the moment rule;
 2. sums and products with a symbolic limit are decided by induction on that limit
    (base case and the step n → n + 1, each decided by this same pipeline);
-3. logarithms are expanded under the positivity of the declared domains
-   (``expand_log(force=True)``) and each remaining ``log`` becomes an independent
-   generator;
-4. radicals: every factor of a radicand that is positive on the domain becomes a
-   generator r with r^q = f; these relations have pairwise coprime leading terms, so
-   with any user-supplied polynomial premises they are turned into a Gröbner basis and
-   the numerator is reduced modulo it;
+3. logarithms: log(f g) = log f + log g, log(f^k) = k log f and log(exp y) = y are applied
+   only where the sign of every factor is *proved* on the declared domain
+   (:func:`ddpm_theory.symbolic.signs.decide_sign`; never at sample points, never with
+   a forced expansion); each remaining ``log`` becomes an independent generator;
+4. radicals: every factor of a radicand proved positive on the domain becomes a
+   generator r with r^q = f (a radicand with a factor of unproved sign keeps one
+   generator for the whole radicand); these relations have pairwise coprime leading
+   terms, so with any user-supplied polynomial premises they are turned into a Gröbner
+   basis and the numerator is reduced modulo it;
 5. what is left is a rational function; ``cancel(together(·))`` must give exactly 0.
 
 Zero at the end proves the identity (modulo the stated premises); a non-zero remainder
@@ -22,18 +24,22 @@ check in :mod:`ddpm_theory.symbolic.numeric_check` is an independent second line
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
 
+from ..domains import Domain
 from .expectation import evaluate_expectations
+from .signs import DomainLookup, decide_sign
+from .sums import write_out_all
 
-__all__ = ["Outcome", "substitute_definitions", "is_zero"]
+__all__ = ["Outcome", "substitute_definitions", "is_zero", "make_lookup"]
 
 
 @dataclass
@@ -108,7 +114,11 @@ def _induction(
     atoms: list[sp.Basic],
     bases: Mapping[sp.Symbol, int],
     decide: Callable[[sp.Expr, list[sp.Expr]], Outcome],
+    lookup: DomainLookup,
 ) -> Outcome:
+    """e(n) = 0 for every n of n's domain: base cases written out (empty sums are 0,
+    empty products 1) from the domain's first n up to the first n0 at which every
+    recurrence S(n+1) = S(n) + f(n+1) holds (n0 ≥ lower limit − 1), then n0 → n0 + 1."""
     uppers = {a.limits[0][2] for a in atoms}
     ns = set().union(*(u.free_symbols for u in uppers))
     if len(ns) != 1 or any(a.limits[0][1].free_symbols & ns for a in atoms):
@@ -119,24 +129,28 @@ def _induction(
     if any(sp.expand(u - n) != 0 for u in uppers):
         return Outcome(False, ["induction"], expr, "upper limits must be the induction symbol")
     lowers = [a.limits[0][1] for a in atoms]
-    base = bases.get(n, max(int(lo) for lo in lowers))
-    # base case: every sum is explicit
-    base_expr = expr.xreplace({n: sp.Integer(base)})
-    base_expr = base_expr.replace(
-        lambda a: isinstance(a, (sp.Sum, sp.Product)), lambda a: a.doit(deep=False)
-    )
-    out_base = decide(base_expr, [])
-    if not out_base.zero:
-        out_base.note = f"base case {n} = {base} fails. " + out_base.note
-        out_base.methods.insert(0, "induction")
-        return out_base
-    # inductive step: with S(n) a free symbol for each sum/product over a..n, the
-    # hypothesis e(n) = 0 must imply e(n+1) = 0, where S(n+1) = S(n) + f(n+1)
+    if not all(lo.is_Integer for lo in lowers):
+        return Outcome(False, ["induction"], expr, "lower limits must be integers")
+    first = _first_integer(n, bases, lookup)
+    if first is None:
+        return Outcome(False, ["induction"], expr, f"{n} has no integer domain with a first value")
+    n0 = max(first, max(int(lo) for lo in lowers) - 1)
+    for b in range(first, n0 + 1):  # base cases, every sum explicit
+        base_expr = write_out_all(expr.xreplace({n: sp.Integer(b)}))
+        out_base = decide(base_expr, [])
+        if not out_base.zero:
+            out_base.note = f"base case {n} = {b} fails. " + out_base.note
+            out_base.methods.insert(0, "induction")
+            return out_base
+    # inductive step for n ≥ n0: with S(n) a free symbol for each sum/product over a..n,
+    # the hypothesis e(n) = 0 must imply e(n+1) = 0, where S(n+1) = S(n) + f(n+1)
     # (times f(n+1) for products): e(n+1) is reduced modulo the hypothesis.
     step_map_n: dict[sp.Basic, sp.Basic] = {}
     step_map_n1: dict[sp.Basic, sp.Basic] = {}
     for i, a in enumerate(atoms):
-        s = sp.Dummy(f"S{i}")
+        # a product of factors proved positive is positive (the empty product is 1)
+        positive = isinstance(a, sp.Product) and decide_sign(a.function, lookup) > 0
+        s = sp.Dummy(f"S{i}", positive=positive or None)
         (var, lo, hi) = a.limits[0]
         nxt = a.function.xreplace({var: hi + 1})
         step_map_n[a] = s
@@ -150,6 +164,18 @@ def _induction(
     return out_step
 
 
+def _first_integer(n: sp.Symbol, bases: Mapping[sp.Symbol, int], lookup: DomainLookup
+                   ) -> int | None:
+    """The first value of the integer symbol n: its declared induction base, else the
+    lower end of its domain."""
+    if n in bases:
+        return int(bases[n])
+    dom = lookup(n)
+    if dom is None or not dom.integer or not math.isfinite(dom.lo):
+        return None
+    return int(math.ceil(dom.lo))
+
+
 def _shift(expr: sp.Expr, sum_map: Mapping[sp.Basic, sp.Basic], n: sp.Symbol) -> sp.Expr:
     """expr at n+1, with each sum over 1..n+1 written as S(n) + f(n+1)."""
     dummies = {a: sp.Dummy() for a in sum_map}
@@ -157,9 +183,10 @@ def _shift(expr: sp.Expr, sum_map: Mapping[sp.Basic, sp.Basic], n: sp.Symbol) ->
     return shielded.xreplace({d: sum_map[a] for a, d in dummies.items()})
 
 
-def _peel(expr: sp.Expr) -> sp.Expr:
+def _peel(expr: sp.Expr, bases: Mapping[sp.Symbol, int], lookup: DomainLookup) -> sp.Expr:
     """Write sums/products over a..n+k through the one with the smallest offset k0:
-    S(n+k) = S(n+k0) + f(n+k0+1) + ... + f(n+k) (times, for products)."""
+    S(n+k) = S(n+k0) + f(n+k0+1) + ... + f(n+k) (times, for products).  Valid only where
+    n + k0 ≥ a − 1 for every n of n's domain (empty sums are 0): other groups are kept."""
     atoms = _symbolic_limit_atoms(expr)
     groups: dict[tuple, list[sp.Basic]] = {}
     for a in atoms:
@@ -172,6 +199,9 @@ def _peel(expr: sp.Expr) -> sp.Expr:
         if not all(o.is_Integer for o in offsets.values()):
             continue
         k0 = min(offsets.values())
+        first = _first_integer(n, bases, lookup)
+        if first is None or not lo.is_Integer or first + int(k0) < int(lo) - 1:
+            continue
         ref = kind(f, (var, lo, n + k0))
         for a, k in offsets.items():
             extra = [f.xreplace({var: n + j}) for j in range(int(k0) + 1, int(k) + 1)]
@@ -198,66 +228,46 @@ def _split_integer_logs(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda a: isinstance(a, sp.log), fix)
 
 
-def _factored_log(arg: sp.Expr, points: Sequence[Mapping[sp.Symbol, Any]]) -> sp.Expr:
+def _proved_log(arg: sp.Expr, lookup: DomainLookup) -> sp.Expr:
     """log(arg) as Σ k_j log f_j over the irreducible factors of arg, each oriented to be
-    positive on the declared domain; unchanged when a factor's sign is not constant there
-    (then splitting the logarithm would not be an identity of real logarithms)."""
-    if arg.is_number or not arg.free_symbols:
-        return sp.log(arg)
+    positive; log(b^e) = e log b and log(exp y) = y -- each only where the signs are
+    proved on the declared domain.  Unchanged (one opaque log) otherwise: splitting
+    would not be an identity of real logarithms."""
+    if arg.is_Rational and arg.is_positive:
+        return _split_integer_logs(sp.log(arg))
+    if isinstance(arg, sp.exp) and arg.args[0].is_real:
+        return arg.args[0]
+    if isinstance(arg, sp.Pow) and arg.exp.is_real and decide_sign(arg.base, lookup) > 0:
+        return arg.exp * _proved_log(arg.base, lookup)
+    if isinstance(arg, sp.Product) and decide_sign(arg.function, lookup) > 0:
+        return sp.Sum(_proved_log(arg.function, lookup), *arg.limits)
+    if arg.is_number:
+        return _split_integer_logs(sp.expand_log(sp.log(arg))) if arg.is_positive else (
+            sp.log(arg))
     num, den = sp.fraction(sp.cancel(sp.together(arg)))
     coeff, terms = sp.Integer(1), []
     for poly, sign in ((num, 1), (den, -1)):
         c, facs = sp.factor_list(poly)
         coeff = coeff * c**sign
         for f, k in facs:
-            s = _factor_sign(f, points)
+            s = decide_sign(f, lookup)
             if s == 0:
                 return sp.log(arg)
             if s < 0:
                 f, coeff = -f, coeff * sp.Integer(-1) ** k
-            terms.append(sign * k * sp.log(f))
+            terms.append((sign * k, f))
     if not (coeff.is_number and coeff.is_positive):
         return sp.log(arg)
-    return sp.log(coeff) + sp.Add(*terms)
-
-
-# -- radicals ----------------------------------------------------------------------------
-def _factor_sign(f: sp.Expr, points: Iterable[Mapping[sp.Symbol, float]]) -> int:
-    """+1 / -1 if f has that sign at every sample point, 0 if mixed or unknown."""
-    if f.is_positive:
-        return 1
-    if f.is_negative:
-        return -1
-    signs = set()
-    fs = f.free_symbols
-    points = [p for p in points if fs <= set(p)]
-    if not points:  # draw points of the declared domains ourselves
-        import numpy as np
-
-        from .notation import domain_of
-
-        rng = np.random.default_rng(12345)
-        if any(domain_of(s).integer for s in fs if isinstance(s, sp.Symbol)) or not all(
-            isinstance(s, sp.Symbol) for s in fs
-        ):
-            return 0
-        points = [{s: domain_of(s).sample(rng) for s in fs} for _ in range(16)]
-    for p in points:
-        try:
-            val = complex(f.xreplace({s: sp.Float(p[s], 30) for s in fs if s in p}).evalf(30))
-        except (TypeError, KeyError):
-            return 0
-        if abs(val.imag) > 1e-20 or val.real == 0:
-            return 0
-        signs.add(1 if val.real > 0 else -1)
-    return signs.pop() if len(signs) == 1 else 0
+    if len(terms) == 1 and terms[0][0] == 1 and coeff == 1 and terms[0][1] == arg:
+        return sp.log(arg)  # irreducible and positive: as far as it goes
+    return _proved_log(coeff, lookup) + sp.Add(*[k * _proved_log(f, lookup) for k, f in terms])
 
 
 class _Radicals:
     """Replace radicals by generators r with relations r^q = f."""
 
-    def __init__(self, points: list[Mapping[sp.Symbol, float]]):
-        self.points = points
+    def __init__(self, lookup: DomainLookup):
+        self.lookup = lookup
         self.gens: dict[tuple[sp.Expr, int], sp.Symbol] = {}
         self.relations: list[sp.Expr] = []
 
@@ -281,7 +291,7 @@ class _Radicals:
             coeff = coeff * c**sign
             for f, k in facs:
                 parts.append((f, sign * k))
-        signs = [_factor_sign(f, self.points) for f, _ in parts]
+        signs = [decide_sign(f, self.lookup) for f, _ in parts]
         if 0 in signs:  # cannot split safely: one generator for the whole radicand
             return self.gen(base, q) ** p
         out = sp.Integer(1)
@@ -348,24 +358,46 @@ def _rational_zero(expr: sp.Expr, relations: list[sp.Expr]) -> tuple[bool, sp.Ex
     return rem == 0, rem, "groebner"
 
 
+def make_lookup(overrides: Mapping[sp.Basic, Domain] = {}) -> DomainLookup:
+    """The domain of a symbol (or of an Indexed member, through its family): the scoped
+    ``overrides`` first, then the declared notation; None for symbols it does not know
+    beyond their assumptions (e.g. the generators made by this module)."""
+    from .notation import DOMAIN_OF
+
+    def lookup(s: sp.Basic) -> Domain | None:
+        if s in overrides:
+            return overrides[s]
+        if isinstance(s, sp.Indexed):
+            return lookup(s.base.label)
+        if isinstance(s, sp.Dummy):
+            return None
+        if s in DOMAIN_OF:
+            return DOMAIN_OF[s]
+        return None
+
+    return lookup
+
+
 def is_zero(
     expr: sp.Basic,
     *,
     definitions: Mapping[sp.Symbol, sp.Expr] = {},
     relations: Iterable[sp.Expr] = (),
-    points: Sequence[Mapping[sp.Basic, Any]] = (),
+    domains: Mapping[sp.Basic, Domain] = {},
     induction_bases: Mapping[sp.Symbol, int] = {},
     fallback_seconds: float = 5.0,
     opaque_limits: bool = False,
     hypotheses: Iterable[sp.Expr] = (),
 ) -> Outcome:
-    """Decide whether ``expr`` is identically zero on the declared domains."""
-    points = list(points)
+    """Decide whether ``expr`` is identically zero on the declared domains (the notation's,
+    overridden by ``domains``)."""
+    lookup = make_lookup(domains)
     relations = [sp.expand(substitute_definitions(r, definitions)) for r in relations]
+    again: dict[str, Any] = dict(relations=relations, domains=domains,
+                                 induction_bases=induction_bases)
     if isinstance(expr, (sp.MatrixBase, sp.Tuple, tuple, list)):
         outcomes = [
-            is_zero(e, definitions=definitions, relations=relations, points=points,
-                    induction_bases=induction_bases, fallback_seconds=fallback_seconds)
+            is_zero(e, definitions=definitions, fallback_seconds=fallback_seconds, **again)
             for e in (expr if not isinstance(expr, sp.MatrixBase) else list(expr))
         ]
         bad = [o for o in outcomes if not o.zero]
@@ -388,22 +420,19 @@ def is_zero(
     e = e.replace(lambda a: isinstance(a, (sp.Integral, sp.Limit)), lambda a: a.doit())
     lim = _symbolic_limit_atoms(e)
     if lim and not opaque_limits:
-        e = _peel(e)
-        opaque = is_zero(e, relations=relations, points=points, opaque_limits=True,
-                         induction_bases=induction_bases, fallback_seconds=0)
+        e = _peel(e, induction_bases, lookup)
+        opaque = is_zero(e, opaque_limits=True, fallback_seconds=0, **again)
         if opaque.zero:
             opaque.methods = methods + ["peel"] + opaque.methods
             return opaque
         lim = _symbolic_limit_atoms(e)
 
         def decide(sub: sp.Expr, hyps: list[sp.Expr]) -> Outcome:
-            return is_zero(sub, relations=relations, points=points, hypotheses=hyps,
-                           induction_bases=induction_bases, fallback_seconds=fallback_seconds)
-        out = _induction(e, lim, induction_bases, decide)
+            return is_zero(sub, hypotheses=hyps, fallback_seconds=fallback_seconds, **again)
+        out = _induction(e, lim, induction_bases, decide, lookup)
         out.methods = methods + out.methods
         return out
-    if not opaque_limits:
-        e = e.replace(lambda a: isinstance(a, (sp.Sum, sp.Product)), lambda a: a.doit(deep=False))
+    e = write_out_all(e)  # sums with integer limits: the usual convention, not Karr's
 
     # target and hypotheses go through the same canonical replacement together
     hyps = list(hypotheses)
@@ -413,12 +442,11 @@ def is_zero(
         methods.append("exp")
     if tup.has(sp.log):
         # factor each argument first, so that log((1 − a)(1 − b)) and log(1 − a − b + ab)
-        # become the same generators log(1 − a) + log(1 − b)
-        tup = tup.replace(sp.log, lambda a: _factored_log(a, points))
-        tup = sp.Tuple(*[_split_integer_logs(sp.expand_log(x, force=True)) for x in tup])
+        # become the same generators log(1 − a) + log(1 − b) -- where the signs are proved
+        tup = tup.replace(sp.log, lambda a: _proved_log(a, lookup))
         methods.append("log")
     tup, _ = _generic_atoms(tup)
-    rad = _Radicals(points)
+    rad = _Radicals(lookup)
     tup = rad.replace(tup)
     if rad.relations:
         methods.append("radicals")

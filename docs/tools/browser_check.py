@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -159,6 +160,15 @@ def render_problems(browser: str, page: Path, site: Path) -> list[str]:
     return problems
 
 
+def _progress(pages: list[Path]) -> Iterable[Path]:
+    """The pages, with a progress bar (total and ETA) on stderr when tqdm is installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the check itself needs only the standard library
+        return pages
+    return tqdm(pages, desc="browser_check", unit="page", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("site", type=Path, help="the built HTML folder (docs/_build/html)")
@@ -176,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"no derivation pages under {site / 'proofs'}")
     try:
         browser = find_chromium()
-        for page in pages:
+        for page in _progress(pages):
             problems += render_problems(browser, page, site)
         if args.screenshot:
             target = site / args.page

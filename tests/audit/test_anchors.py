@@ -1,4 +1,4 @@
-"""The exact anchors of the ELBO code (VERIFICATION.md, "Exact anchors" and tier S5)."""
+"""The exact anchors of the ELBO code (docs/verification.md, "Exact anchors" and tier S5)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from ddpm_theory.backend import Schedule, get_dataset
 from ddpm_theory.numeric import detectable_discrepancy, z_threshold
 
 # Anchor tolerance: float64 sums of ~2T O(1) log-density terms (T = 1000) accumulate
-# ~1e-13 rounding; 1e-10 is the project's stated anchor precision (VERIFICATION.md S5).
+# ~1e-13 rounding; 1e-10 is the project's stated anchor precision (docs/verification.md S5).
 ANCHOR_TOL = 1e-10
-# One statistical comparison per test function, budget 1e-6 (VERIFICATION.md S3).
+# One statistical comparison per test function, budget 1e-6 (docs/verification.md S3).
 Z = z_threshold(1e-6, 1)
 
 
@@ -74,7 +74,7 @@ def test_per_term_estimator_is_unbiased_not_zero_variance(seed: int) -> None:
     # power: a bias of 0.3 nats is caught (smaller than ½ log 2π = 0.92, a dropped decoder
     # constant, or C_2 = 0.12·D · 2.5 for σ² = β vs β̃ mixed up at the first steps)
     assert detectable_discrepancy(se, Z) < 0.3
-    # fresh x_t per term: the per-example spread is ~1.1 nats (VERIFICATION.md), not 0
+    # fresh x_t per term: the per-example spread is ~1.1 nats (docs/verification.md), not 0
     assert 0.5 < d.std() < 2.0
 
 

@@ -20,7 +20,7 @@ from ddpm_theory.audit.bounds import (
 from ddpm_theory.backend import Schedule
 from ddpm_theory.symbolic import registry
 
-RTOL = 1e-12  # VERIFICATION.md S1, well conditioned: every formula is evaluated cancellation-free
+RTOL = 1e-12  # docs/verification.md S1, well conditioned: every formula is cancellation-free
 SCHEDULES = [Schedule.linear(1000), Schedule.cosine(200), Schedule.sigmoid(50),
              Schedule.linear(10, beta_start=0.05, beta_end=0.3)]
 

@@ -13,7 +13,7 @@ from ddpm_theory.audit import AuditError, bayes_optimal_model, elbo_terms
 from ddpm_theory.backend import MLPDenoiser, Schedule, get_dataset
 from ddpm_theory.numeric import z_threshold
 
-Z = z_threshold(1e-6, 1)  # one comparison per test function, budget 1e-6 (VERIFICATION.md S3)
+Z = z_threshold(1e-6, 1)  # one comparison per test function, budget 1e-6 (docs/verification.md S3)
 
 
 @pytest.mark.statistical

@@ -220,7 +220,7 @@ def test_sampled_means_agree_with_exact_means(seed: int) -> None:
     coordinates (z ~ 5.7). Power: a mean error of 0.05 is caught with probability
     >= 0.999 (asserted by assert_agrees' must_detect). two_moons has mean (0, 0)
     exactly (E cos = 0, E sin = 2/pi on U(0, pi), mirrored); its SE is estimated from
-    the n >= 1e4 draws (VERIFICATION.md S3)."""
+    the n >= 1e4 draws (docs/verification.md S3)."""
     n = 100_000
     assert z_threshold(n_examples=N_CHECKS) < 6.0
     for i, name in enumerate(MOMENT_SETS):

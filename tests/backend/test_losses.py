@@ -139,7 +139,7 @@ def test_vlb_term_of_the_exact_model_matches_its_closed_form() -> None:
 
 @pytest.mark.parametrize("x0_value", [0.0, 0.7, -2.3])
 def test_vlb_of_the_exact_model_on_gaussian_data_is_minus_log_density(x0_value: float) -> None:
-    """The exact anchor of VERIFICATION.md: with x_0 ~ N(0, 1), the exact posterior-mean
+    """The exact anchor of docs/verification.md: with x_0 ~ N(0, 1), the exact posterior-mean
     model and sigma_t^2 = beta_t, L_T + sum_t E_eps[L_{t-1}] = -log N(x_0; 0, 1) for every
     x_0. Each term is quadratic in eps, so 8-node Gauss-Hermite is exact (degree <= 15);
     T = 1000 terms of size <~ 5 nats summed in float64: 1e-10 absolute is ~1e3 times the

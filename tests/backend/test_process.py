@@ -8,14 +8,14 @@ import pytest
 import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from strategies import EDGE_SCHEDULES, ScheduleKind, schedule_and_t
 
 from ddpm_theory.backend import GaussianDiffusion, Parameterization, Schedule, VarianceType
 from ddpm_theory.numeric.formulas import generated
+from ddpm_theory.testing.strategies import EDGE_SCHEDULES, ScheduleKind, schedule_and_t
 
 EPS = np.finfo(np.float64).eps
-RTOL = 1e-12  # VERIFICATION.md S1
-RTOL_S2 = 1e-10  # VERIFICATION.md S2
+RTOL = 1e-12  # docs/verification.md S1
+RTOL_S2 = 1e-10  # docs/verification.md S2
 F = generated()
 PAIRS = schedule_and_t(min_steps=2)
 PARAMS = list(Parameterization)
@@ -161,6 +161,8 @@ def _expected_log_variance(d: GaussianDiffusion, var_part: torch.Tensor | None, 
     v = d.variance
     if v is VarianceType.BETA:
         return torch.tensor(np.log(s.betas[t - 1]), dtype=torch.float64)
+    if v is VarianceType.BETA_RELEASED:  # the released code: beta_tilde_2 at t = 1
+        return torch.tensor(np.log(s.betas[t - 1] if t >= 2 else bt), dtype=torch.float64)
     if v is VarianceType.BETA_TILDE:
         return torch.tensor(np.log(bt), dtype=torch.float64)
     if v is VarianceType.LEARNED:

@@ -126,7 +126,7 @@ def test_non_positive_steps(steps) -> None:
 def test_other_argument_errors(tmp_path) -> None:
     with pytest.raises(ValueError, match="ema_decay"):
         _train(ema_decay=1.0)
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match=r"lr must be a finite number in \(0, 1\]"):
         _train(lr=0.0)
     with pytest.raises(ValueError, match="continuous"):
         _train(decoder="discretized")

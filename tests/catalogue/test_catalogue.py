@@ -33,8 +33,8 @@ def test_every_source_has_entries():
     counts = cat.counts(ENTRIES)
     for src in cat.SOURCES:
         assert sum(counts[src].values()) >= 5, src
-    for seed in cat.SEEDS:
-        assert counts[seed]["refuted"] >= 1, f"{seed}: every seed has at least one error"
+    for doc in cat.DOCUMENTS:
+        assert counts[doc]["refuted"] >= 1, f"{doc}: every source document has an error"
 
 
 def test_ho_equations_are_all_covered():
@@ -165,3 +165,46 @@ def test_cli_check_fails_on_a_wrong_verdict(tmp_path, capsys):
     bad.write_text(text[:start] + block + text[end:])
     assert main(["catalogue", "--file", str(bad), "--source", cat.HO, "--check"]) == 1
     assert "MISMATCH ho-eq11" in capsys.readouterr().err
+
+
+def test_refuted_entries_carry_their_counterexample(results):
+    e = next(x for x in ENTRIES if x.id == "s000-l0-no-parameters")
+    ce = e.counterexample(results)
+    assert ce is not None and ce.derivation == "density-claims" and ce.part == e.part
+    step = next(s for s in results["density-claims"].steps
+                if s.part == e.part and s.status.value == "refuted")
+    assert (ce.point, ce.lhs, ce.rhs) == (dict(step.counterexample), step.lhs_value,
+                                          step.rhs_value)
+    assert float(ce.lhs) != pytest.approx(float(ce.rhs))  # the two sides differ there
+    assert next(x for x in ENTRIES if x.id == "ho-eq11").counterexample(results) is None
+
+
+def test_cli_list_names_sources_and_shows_counterexamples(capsys):
+    assert main(["catalogue", "--source", "Yi 2023", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert ".txt" not in out  # no file names
+    line = out[out.index("s000-l0-no-parameters"):].splitlines()[1]
+    assert line.strip().startswith("counterexample: at ") and "derived" in line
+    assert "Understanding the Denoising Diffusion Probabilistic Model" in out  # its title
+
+
+def test_cli_prints_one_entry_whole(capsys):
+    e = next(x for x in ENTRIES if x.id == "s000-l0-no-parameters")
+    assert main(["catalogue", "--id", e.id, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    for value in (e.location, e.claim, e.note, e.decided_by, e.source_title):
+        assert value in out  # whole, not shortened
+    assert "counterexample:" in out
+    assert main(["catalogue", "--id", "s000-l0", "--no-progress"]) == 2
+    assert "s000-l0-no-parameters" in capsys.readouterr().err  # the near ids are named
+
+
+def test_cli_json_carries_titles_and_counterexamples(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["catalogue", "--verdict", "refuted", "--json", str(out), "--no-progress"]) == 0
+    data = {d["id"]: d for d in json.loads(out.read_text())}
+    ce = data["s000-l0-no-parameters"]["counterexample"]
+    assert set(ce) == {"derivation", "part", "step", "point", "lhs", "rhs"} and ce["point"]
+    assert data["s000-l0-no-parameters"]["source_title"].startswith("Understanding the")
+    by_test = [d for d in data.values() if d["decided_by"].startswith("tests/")]
+    assert by_test and all(d["counterexample"] is None for d in by_test)

@@ -17,7 +17,7 @@ QUAD_TOL = 1e-8
 
 
 def test_gaussian_density_integrates_to_one():
-    # seed 000 line 19: the normalisation is an integral; the density itself exceeds 1
+    # Yi 2023, line 19: the normalisation is an integral; the density itself exceeds 1
     for m, v in [(0.0, 0.01), (1.5, 2.0), (-3.0, 0.3)]:
         total, err = integrate.quad(lambda x, m=m, v=v: stats.norm.pdf(x, m, math.sqrt(v)),
                                     -np.inf, np.inf)
@@ -28,7 +28,7 @@ def test_gaussian_density_integrates_to_one():
 
 @pytest.mark.parametrize("a", [0.5, 2.0, 3.0])
 def test_conditional_density_integrated_over_its_condition(a):
-    # seed 001 line 66: ∫ N(x; a z, 1) dz = 1/a, which is not 1 for a ≠ 1
+    # VAE/VDM notes, line 66: ∫ N(x; a z, 1) dz = 1/a, which is not 1 for a ≠ 1
     for x in (-1.0, 0.3):
         total, _ = integrate.quad(lambda z, x=x: stats.norm.pdf(x, a * z, 1.0), -np.inf, np.inf)
         assert total == pytest.approx(1 / a, abs=QUAD_TOL)
@@ -44,7 +44,7 @@ def _p_x0(x0):
 
 
 def test_averaging_the_joint_density_is_not_the_likelihood():
-    # seed 000 lines 51-55: E_{x_1 ~ p}[p(x_0, x_1)] vs p(x_0)
+    # Yi 2023, lines 51-55: E_{x_1 ~ p}[p(x_0, x_1)] vs p(x_0)
     for x0 in (0.0, 0.7, -1.9):
         def joint(x1, x0=x0):
             return stats.norm.pdf(x0, C * x1, math.sqrt(W)) * stats.norm.pdf(x1)
@@ -62,7 +62,7 @@ def test_averaging_the_joint_density_is_not_the_likelihood():
 
 
 def test_importance_sampling_identity():
-    # seed 000 line 57: p(x_0) = E_{q(x_1|x_0)}[p(x_0, x_1)/q(x_1|x_0)] for a proposal q;
+    # Yi 2023, line 57: p(x_0) = E_{q(x_1|x_0)}[p(x_0, x_1)/q(x_1|x_0)] for a proposal q;
     # the expectation is taken in q's own variable by a 120-node Gauss–Hermite rule, so
     # the weights p/q are genuinely evaluated (q wider than the posterior, variance 0.19:
     # the weighted integrand decays like a Gaussian and the rule is exact to ~1e-12)
@@ -82,7 +82,7 @@ def _ho_linear(T=1000):
 
 
 def test_terminal_forward_marginal_is_not_standard_normal():
-    # seed 001 line 90, seed 002 line 36: ᾱ_T > 0, so q(x_T|x_0) keeps √ᾱ_T x_0
+    # VAE/VDM notes, line 90; DDPM notes, Part 2, line 36: ᾱ_T > 0, so q(x_T|x_0) keeps √ᾱ_T x_0
     betas = _ho_linear()
     ab_T = wx.alpha_bar(betas, len(betas))
     assert ab_T == pytest.approx(float(np.exp(np.sum(np.log1p(-betas)))), rel=1e-12)

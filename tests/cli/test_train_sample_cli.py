@@ -55,14 +55,32 @@ def test_train_never_overwrites_without_force(ckpt, capsys):
     "argv, message",
     [
         (["--data", "nope", "--steps", "5"], "known datasets: standard_gaussian"),
-        (["--steps", "0"], "--steps must be a positive integer"),
-        (["--steps", "-3"], "--steps must be a positive integer"),
+        (["--steps", "0"], "--steps must be an integer >= 1; got 0"),
+        (["--steps", "-3"], "--steps must be an integer >= 1; got -3"),
+        (["--steps", "5", "--batch-size", "-1"], "--batch-size must be an integer >= 1; got -1"),
+        (["--steps", "5", "--batch-size", "0"], "--batch-size must be an integer >= 1; got 0"),
+        (["--steps", "5", "--lr", "1e39"], "--lr must be a finite number in (0, 1]; got 1e+39"),
+        (["--steps", "5", "--lr", "1e30"], "--lr must be a finite number in (0, 1]; got 1e+30"),
+        (["--steps", "5", "--lr", "nan"], "--lr must be a finite number in (0, 1]; got nan"),
+        (["--steps", "5", "--lr", "0"], "--lr must be a finite number in (0, 1]; got 0.0"),
+        (["--steps", "5", "--T", "1"], "--T must be an integer >= 2; got 1"),
+        (["--steps", "5", "--ema-decay", "1"], "--ema-decay must lie in [0, 1); got 1.0"),
+        (["--steps", "5", "--save-every", "0"], "--save-every must be an integer >= 1; got 0"),
+        (["--steps", "5", "--hidden", "0"], "--hidden must be an integer >= 1; got 0"),
+        (["--steps", "5", "--base", "8"], "--base do not apply: --data mixture_2d trains the "
+                                          "default mlp (sized by --hidden, --depth)"),
+        (["--steps", "5", "--data", "digits", "--depth", "2"], "--depth do not apply"),
+        (["--steps", "5", "--loss", "l3"], "--loss: 'l3' is not a valid LossType"),
+        (["--steps", "5", "--variance", "wide"], "--variance: 'wide' is not a valid"),
+        (["--steps", "5", "--schedule", "quadratic", "--scale-to-T", "--T", "10"],
+         "--schedule quadratic --T 10 --scale-to-T: "),
         (["--steps", "5", "--parameterization", "score"], "eps"),
         (["--steps", "5", "--device", "tpu"], "unknown device"),
     ],
 )
 def test_train_bad_input(tmp_path, capsys, argv, message):
-    assert main(["train", *argv, "--T", "10", "--no-progress",
+    argv = argv if "--T" in argv else [*argv, "--T", "10"]
+    assert main(["train", *argv, "--no-progress",
                  "--out", str(tmp_path / "m.pt")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
@@ -131,3 +149,12 @@ def test_scale_to_T_is_refused_where_it_means_nothing(tmp_path, capsys):
     assert main(["train", "--steps", "2", "--T", "10", "--scale-to-T",
                  "--out", str(tmp_path / "d.pt")]) == 2
     assert "must lie in (0, 1]" in capsys.readouterr().err
+
+
+def test_sample_shows_a_progress_bar_over_the_steps(tmp_path, ckpt, capsys):
+    assert main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "p.npy")]) == 0
+    err = capsys.readouterr().err
+    assert "sample" in err and "50/50" in err  # total T = 50 steps, all done
+    assert main(["sample", str(ckpt), "--n", "4", "--out", str(tmp_path / "q.npy"),
+                 "--no-progress"]) == 0
+    assert "50/50" not in capsys.readouterr().err

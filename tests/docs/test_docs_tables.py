@@ -62,6 +62,10 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
     assert 'href="post.html#derivation-bayes-posterior"' in html
     assert 'href="post.html#derivation-bayes-posterior-part-5"' in html  # the part itself
     assert "a convention" in html and "4 claims" in html
+    # the verdict is second, beside its claim; fixed widths so that nothing scrolls sideways
+    head = re.findall(r"<th[^>]*><p>([^<]*)</p></th>", html)
+    assert head[:2] == ["claim", "verdict"], head
+    assert "ddpm-catalogue" in html
     assert built.state.verify_calls == 1
 
 

@@ -16,6 +16,7 @@ import sympy as sp
 from sphinx_helpers import build
 
 from ddpm_theory.sphinxext import _figures
+from ddpm_theory.sphinxext._title_math import split_title, to_latex
 from ddpm_theory.symbolic import registry
 from ddpm_theory.symbolic.derivations import posterior
 from ddpm_theory.symbolic.engine import Derivation, Part, Step
@@ -43,7 +44,11 @@ def test_good_derivation_renders_steps_and_stamps(tmp_path):
     assert html.count("✔ verified") >= n_steps + 1          # each step and the header
     text = html_lib.unescape(html).replace("’", "'")  # undo smart quotes
     for k, part in enumerate(d.parts, start=1):
-        assert f"Part {k}. {part.title}" in text
+        assert f"Part {k}. " in text
+        for is_math, piece in split_title(part.title):  # math in a title is rendered as math
+            assert (to_latex(piece) if is_math else piece) in text, (k, piece)
+    assert ('Completing the square in <span class="math notranslate nohighlight">'
+            r"\(x_{t-1}\)</span>") in html
     assert "mpmath50" in html and re.search(r"\d\.\d{3} s", html)
     assert r"\overset{(3)}{=}" in html                      # a step in LaTeX
     assert r"\tilde\beta_t" in html                         # the statement
@@ -186,3 +191,18 @@ def test_elbo_weights_match_a_third_form():
 def test_importing_the_extension_does_not_import_torch():
     code = "import sys, ddpm_theory.sphinxext; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_citations_once_and_the_t1_part_with_index_1(tmp_path):
+    built = build(tmp_path, {"post": page("bayes-posterior")})
+    assert built.status == 0, built.warnings
+    text = html_lib.unescape(built.html("post"))
+    assert "(Ho et al. 2020, Eq. 2) (Ho et al. 2020, Eq. 2)" not in text
+    assert text.count("(Ho et al. 2020, Eq. 2)") >= 1
+    sources = re.search(r"Sources: ([^<]*)<", text)
+    assert sources is not None
+    cites = sources.group(1).split("; ")
+    assert len(cites) == len(set(cites))
+    t1 = text[text.index("The degenerate case"):]
+    start = t1[:t1.index("Start:")]
+    assert r"\beta_1" in start and r"\alpha_1" in start and r"\beta_t" not in start

@@ -5,7 +5,7 @@ Model:   p(x_T) = N(0, 1), p_theta(x_{t-1} | x_t) = N(a_t x_t, s2_t) for t = 1..
          arbitrary a_t and s2_t > 0 (t = 1 is the decoder p_theta(x_0 | x_1)).
 Then p_theta(x_{0:T}) is a zero-mean Gaussian, so p_theta(x_0), the joint q(x_{1:T} | x_0)
 and p_theta(x_{1:T} | x_0) are Gaussians with closed-form moments.  The exact anchor
-(VERIFICATION.md) is a_t = sqrt(alpha_t), s2_t = beta_t with x_0 ~ N(0, 1) data.
+(docs/verification.md) is a_t = sqrt(alpha_t), s2_t = beta_t with x_0 ~ N(0, 1) data.
 Arrays indexed ``[t - 1]`` hold step t; trajectories have columns x_0..x_T.
 """
 

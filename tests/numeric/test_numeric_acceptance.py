@@ -1,5 +1,5 @@
 """Acceptance rules: threshold arithmetic, false-alarm rate on correct code, power
-against planted discrepancies (VERIFICATION.md S3, S4)."""
+against planted discrepancies (docs/verification.md S3, S4)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numeric_helpers import replications
 from scipy import stats
-from strategies import seeds
 
 from ddpm_theory.numeric import (
     Estimate,
@@ -35,6 +34,7 @@ from ddpm_theory.numeric import (
     rqmc,
     z_threshold,
 )
+from ddpm_theory.testing.strategies import seeds
 
 # ---------------------------------------------------------------------------
 # Threshold arithmetic, against an independent 50-digit computation

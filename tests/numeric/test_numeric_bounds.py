@@ -13,16 +13,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
 from scipy import stats
-from strategies import (
-    EDGE_SCHEDULES,
-    ScheduleKind,
-    floats_in,
-    means,
-    schedule,
-    schedules,
-    seeds,
-    variances,
-)
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
@@ -33,6 +23,16 @@ from ddpm_theory.numeric import (
     normal_log_density,
 )
 from ddpm_theory.numeric.formulas import FAST, posterior_variance, schedule_quantities
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    ScheduleKind,
+    floats_in,
+    means,
+    schedule,
+    schedules,
+    seeds,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 WELL_CONDITIONED = (ScheduleKind.RANDOM, ScheduleKind.LINEAR, ScheduleKind.COSINE)
@@ -177,7 +177,7 @@ def test_bound_gap_is_the_path_kl(model: LinearDDPM, x0: float) -> None:
 @pytest.mark.parametrize("kind", [ScheduleKind.LINEAR, ScheduleKind.COSINE])
 def test_exact_anchor_is_tight_on_every_path(kind: ScheduleKind, n_steps: int) -> None:
     """N(0,1) data, exact posterior-mean reverse process, s2_t = beta_t: the path log-ratio
-    is -log N(x_0; 0, 1) on every trajectory, with zero variance (VERIFICATION.md anchor)."""
+    is -log N(x_0; 0, 1) on every trajectory, with zero variance (docs/verification.md anchor)."""
     betas = schedule(kind, n_steps)
     model = LinearDDPM.exact(betas)
     rng = np.random.default_rng(n_steps)

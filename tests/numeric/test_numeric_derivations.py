@@ -13,7 +13,6 @@ import pytest
 from hypothesis import example, given
 from numeric_helpers import chi2_power
 from scipy import stats
-from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, seeds, variances
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
@@ -29,6 +28,14 @@ from ddpm_theory.numeric import (
 )
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
 from ddpm_theory.symbolic import registry
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    floats_in,
+    means,
+    schedule_and_t,
+    seeds,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 N = 20_000  # draws per example; all checks below have closed-form SEs at this n
@@ -340,6 +347,20 @@ def test_kl_is_expected_log_ratio(m1, v1, m2, v2) -> None:
 # Every registered derivation has numeric property tests
 
 REFUTED = "test_numeric_objective::test_refuted_claim_has_a_counterexample"
+@given(u=floats_in(domains.POSITIVE, 1e-300, 1e300))
+@example(u=1.0)
+@example(u=1.0 + 2**-52)
+def test_log_inequality_on_its_domain(u):
+    """u − 1 − log u ≥ 0 on the whole of (0, ∞) in float64, written as (u − 1) −
+    log1p(u − 1) near 1 so that rounding cannot make it negative; equality only at
+    u = 1, so the wrong way round (log u ≥ u − 1, a plausible slip) fails at every other
+    u, down to the float64 neighbours of 1 where g ≈ (u − 1)²/2 ≥ 2⁻¹⁰⁷."""
+    d = u - 1.0
+    g = d - math.log1p(d) if abs(d) < 0.5 else d - math.log(u)
+    assert g >= 0.0
+    assert (g > 0.0) == (u != 1.0)
+
+
 PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
     "forward-marginal": ("test_numeric_derivations::test_forward_chain_follows_marginal",
                          "test_numeric_derivations::"
@@ -372,6 +393,11 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
                       "test_numeric_score::test_best_eps_error_gaussian_data"),
     "consistency-term-corrected": ("test_numeric_score::test_consistency_mutual_information",),
     "continuous-time": ("test_numeric_score::test_continuous_time_limit",),
+    "log-inequality": ("test_numeric_derivations::test_log_inequality_on_its_domain",),
+    "instantaneous-change-of-variables": ("test_ode::test_ode_nll_equals_the_true_nll",
+                                          "test_ode::test_planted_divergence_sign_is_caught"),
+    "respaced-chain-marginals": ("test_respace::test_sub_chain_has_the_parent_marginals",
+                                 "test_strided::test_K_step_bound_matches_its_exact_value"),
     "luo-telescoping": ("test_numeric_score::test_luo_telescoping_pointwise",),
     "luo-consistency-term": (REFUTED,),
     "term-by-term-cancellation": (REFUTED,),

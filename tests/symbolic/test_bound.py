@@ -1,5 +1,5 @@
 """The variational bound, the VAE ELBO and the cross-entropy identity verify, and each
-rejects a planted slip (VERIFICATION.md rule 4)."""
+rejects a planted slip (docs/verification.md rule 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The steps the seeds dispute in Luo (2022): each is decided, refuted claims carry a
+"""The steps the sources dispute in Luo (2022): each is decided, refuted claims carry a
 counterexample, and the correct statements verify (planted slips fail)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The three foundation derivations verify, and each rejects plausible textbook slips
-(VERIFICATION.md rule 4: a check that would pass the wrong formula is a defect)."""
+(docs/verification.md rule 4: a check that would pass the wrong formula is a defect)."""
 
 from __future__ import annotations
 
@@ -139,8 +139,8 @@ def test_full_covariance_kl_matches_torch():
     f = sp.lambdify(syms, target, "mpmath")
     for _ in range(10):
         vals = {str(s): (rng.uniform(0.3, 2) if s.is_positive else rng.normal()) for s in syms}
-        L1 = torch.tensor([[vals["a1"], 0], [vals["c1"], vals["b1"]]], dtype=torch.float64)
-        L2 = torch.tensor([[vals["a2"], 0], [vals["c2"], vals["b2"]]], dtype=torch.float64)
+        L1 = torch.tensor([[vals["a1"], 0], [vals["c1_chol"], vals["b1"]]], dtype=torch.float64)
+        L2 = torch.tensor([[vals["a2"], 0], [vals["c2_chol"], vals["b2"]]], dtype=torch.float64)
         mu1 = torch.tensor([vals["p1"], vals["q1"]], dtype=torch.float64)
         mu2 = torch.tensor([vals["p2"], vals["q2"]], dtype=torch.float64)
         P = torch.distributions.MultivariateNormal(mu1, scale_tril=L1)

@@ -1,4 +1,4 @@
-"""The MLE view (seed: theoretical justification, Appendix) verifies; slips are rejected."""
+"""The MLE view (DDPM notes, Part 2, Appendix) verifies; slips are rejected."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import sympy as sp
 from ..citation import Citation
 
 HO = "Ho et al. 2020"
-HW = "seed: homework"
+HW = "Sahai et al. (homework)"
 
 
 def cite(source: str, where: str = "") -> Citation:

@@ -9,7 +9,7 @@ Three registered derivations:
     Gaussian instance (T = 1, Gaussian data), computed exactly and shown ≥ 0.
 ``vae-elbo``
     The same identity for a VAE, and ELBO = reconstruction − KL(q(z|x) ‖ p(z))
-    (Kingma & Welling 2014, Eq. 3; seed: VAE/VDM notes), with a linear-Gaussian VAE and
+    (Kingma & Welling 2014, Eq. 3; VAE/VDM notes), with a linear-Gaussian VAE and
     an *arbitrary* Gaussian encoder as the worked instance.
 ``cross-entropy``
     H(p, q) = H(p) + KL(p ‖ q): for discrete distributions with abstract probabilities in
@@ -34,7 +34,7 @@ from ..registry import register
 from ._common import HO, HW, cite, coefficients, gaussian_logpdf
 from .kl import kl_univariate
 
-VAE = "seed: VAE/VDM notes"
+VAE = "VAE/VDM notes"
 
 # abstract densities (undefined functions; the numeric check draws their values)
 p_joint = sp.Function("p_joint", positive=True)      # p_θ(x_0, x_{1:T}) or p(x, z)

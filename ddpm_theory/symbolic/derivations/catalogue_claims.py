@@ -1,4 +1,4 @@
-"""Small claims of the seed documents that no other derivation decides.
+"""Small claims of the source documents that no other derivation decides.
 
 Each derivation here collects a few *parts*; the catalogue (``proofs/catalogue.toml``)
 names the part that decides each claim.  A part whose last step is ``claimed_false``
@@ -21,9 +21,9 @@ from ..notation import sym
 from ..registry import register
 from ._common import HO, cite, gaussian_logpdf
 
-S000 = "seed: Socratic DDPM"
-S001 = "seed: VAE/VDM notes"
-S002 = "seed: theoretical justification"
+S000 = "Yi 2023"
+S001 = "VAE/VDM notes"
+S002 = "DDPM notes, Part 2"
 CT = "Cover & Thomas 2006"
 
 x = sym("x", REAL, "x")
@@ -56,7 +56,7 @@ def _density_parts() -> tuple[Part, ...]:
             steps=(
                 Step(10 / sp.sqrt(2 * sp.pi), "1/√(2π · 0.01) = 10/√(2π) ≈ 3.989"),
                 Step(sp.Min(10 / sp.sqrt(2 * sp.pi), 1),
-                     "the seed: a value of q(x_0) is a probability between 0 and 1, so capping "
+                     "the source: a value of q(x_0) is a probability between 0 and 1, so capping "
                      "it at 1 changes nothing", cite(S000, "Property 1"), claimed_false=True),
             ),
         ),
@@ -90,7 +90,7 @@ def _decoder_parts() -> tuple[Part, ...]:
             cite=cite(HO, "§3.3"),
             steps=(
                 Step((mu_theta - x0) / v, "d/dμ (x_0 − μ)²/(2σ²) = (μ − x_0)/σ²"),
-                Step(sp.Integer(0), "the seed: 'L_0 does not mention any model parameters'",
+                Step(sp.Integer(0), "the source: 'L_0 does not mention any model parameters'",
                      cite(S000, "Approximating the L_0 term, option 1"), claimed_false=True),
             ),
         ),
@@ -146,7 +146,7 @@ def _entropy_parts() -> tuple[Part, ...]:
             steps=(
                 Step(h_small, "½ log(2πe · 0.01) ≈ −0.884"),
                 Step(sp.Max(h_small, 0),
-                     "the seed: H ∈ [0, ∞), so clipping at 0 changes nothing",
+                     "the source: H ∈ [0, ∞), so clipping at 0 changes nothing",
                      cite(S001, "Shannon's entropy"), claimed_false=True),
             ),
         ),
@@ -180,7 +180,7 @@ def _kl_parts() -> tuple[Part, ...]:
             start=sp.Piecewise((1, same > 0), (0, True)),
             start_rule="KL of a distribution from itself: every log ratio is log 1 = 0",
             cite=cite(S002, "Derivation 1"),
-            steps=(Step(sp.Integer(1), "the seed: 'KL-divergence is always positive'",
+            steps=(Step(sp.Integer(1), "the source: 'KL-divergence is always positive'",
                         cite(S002, "Derivation 1"), claimed_false=True),),
         ),
     )
@@ -205,7 +205,7 @@ def _jensen_parts() -> tuple[Part, ...]:
             cite=cite(S001, "Jensen's inequality"),
             steps=(
                 Step(-v, "Gaussian moments: m² − (m² + v)"),
-                Step(sp.Max(-v, 0), "the seed: f(E X) ≥ E f(X), so the difference is ≥ 0",
+                Step(sp.Max(-v, 0), "the source: f(E X) ≥ E f(X), so the difference is ≥ 0",
                      cite(S001, "Jensen's inequality"), claimed_false=True),
             ),
         ),
@@ -216,7 +216,7 @@ def _jensen_parts() -> tuple[Part, ...]:
 def build_information_claims() -> Derivation:
     return Derivation(
         name="information-claims",
-        title="Entropy, KL and Jensen: the seeds' statements checked",
+        title="Entropy, KL and Jensen: the sources' statements checked",
         statement=(r"H(P) \ge 0 \text{ (discrete)},\ h(\mathcal{N}(m, v)) = "
                    r"\tfrac12\log(2\pi e v) \text{ can be} < 0,\ \mathrm{KL} \ge 0 "
                    r"\text{ with } \mathrm{KL}(P\|P) = 0"),
@@ -257,7 +257,7 @@ def _bayes_parts() -> tuple[Part, ...]:
             cite=cite(S001, "Likelihood function"),
             steps=(
                 Step(2 * theta, "∫_0^1 θ dθ = ½"),
-                Step(theta, "the seed: L(θ, x) = p(θ|x), and the likelihood of x = 1 is "
+                Step(theta, "the source: L(θ, x) = p(θ|x), and the likelihood of x = 1 is "
                             "p(x = 1|θ) = θ", cite(S001, "Likelihood function"),
                      claimed_false=True),
             ),
@@ -275,7 +275,7 @@ def _marginal_parts() -> tuple[Part, ...]:
                         "linear Gaussian step of forward-marginal)"),
             cite=cite(S001, "Difficulties in optimizing objective"),
             steps=(Step(density(x, z, s) * density(z, 0, 1),
-                        "the seed: P(X) = P(X|Z) P(Z) — a product, without integrating z out",
+                        "the source: P(X) = P(X|Z) P(Z) — a product, without integrating z out",
                         cite(S001, "P(X) = P(g(Z)) = P(X|Z)P(Z)"), claimed_false=True),),
         ),
         Part(
@@ -287,7 +287,7 @@ def _marginal_parts() -> tuple[Part, ...]:
             steps=(
                 Step(sp.Rational(9, 5), "∫ x⁴ dx / (2√3) over (−√3, √3) = 9/5"),
                 Step(GaussE(x**4, x, 0, 1),
-                     "the seed: 'a multivariate distribution is fully specified by its mean "
+                     "the source: 'a multivariate distribution is fully specified by its mean "
                      "vector and covariance matrix', so it has the fourth moment of N(0, 1)",
                      cite(S000, "momentum matching"), claimed_false=True),
             ),
@@ -299,7 +299,7 @@ def _marginal_parts() -> tuple[Part, ...]:
 def build_probability_claims() -> Derivation:
     return Derivation(
         name="probability-claims",
-        title="Likelihood, Bayes' theorem and marginals: the seeds' statements checked",
+        title="Likelihood, Bayes' theorem and marginals: the sources' statements checked",
         statement=(r"p(\theta \mid x) \ne \mathcal{L}(\theta; x) = p(x \mid \theta),\ "
                    r"p(x) = \int p(x \mid z) p(z)\,dz"),
         premises=(r"P(A, B) = P(A \mid B) P(B) = P(B \mid A) P(A)",),

@@ -1,4 +1,4 @@
-"""Diffusion-specific claims of the seed documents that no other derivation decides.
+"""Diffusion-specific claims of the source documents that no other derivation decides.
 
 Companion of :mod:`.catalogue_claims` (kept apart to keep each module short): the
 reverse conditionals of the forward chain, scores and Tweedie's formula, the homework's
@@ -32,7 +32,7 @@ from ._common import HO, HW, cite, coefficients, gaussian_logpdf
 from .kl import kl_univariate
 from .posterior import BETA_TILDE, MU_TILDE
 
-S001 = "seed: VAE/VDM notes"
+S001 = "VAE/VDM notes"
 
 c = sym("c", VARIANCE, "c")          # a marginal variance
 s = sym("s", VARIANCE, "s")          # the data variance, x_0 ~ N(0, s)
@@ -45,8 +45,8 @@ v = sym("v", VARIANCE, "v")
 m1, m2 = sym("m_q", REAL, "m_q"), sym("m_p", REAL, "m_p")
 v1, v2 = sym("v_q", VARIANCE, "v_q"), sym("v_p", VARIANCE, "v_p")
 ell = sym("ell", REAL, r"\log p(x)")
-u = sym("u", POSITIVE, r"e^{\omega_\eta(t)}")
-b = sym("b", ALPHA, r"\beta_t")
+u = sym("exp_omega", POSITIVE, r"e^{\omega_\eta(t)}")
+b = sym("beta_c", ALPHA, r"\beta_t")
 n_samples = sym("L", DIMENSION, "L")
 
 
@@ -83,7 +83,7 @@ def _reverse_parts() -> tuple[Part, ...]:
             start_rule="the reverse conditional derived above, with the same α at both steps",
             cite=cite(S001, "Analyze the objective of VDM"),
             steps=(Step(sp.Tuple(sp.sqrt(alpha), 1 - alpha),
-                        "the seed: 'the true distribution of encoding and decoding are the "
+                        "the source: 'the true distribution of encoding and decoding are the "
                         "same, p(x_t|x_{t−1}) ∼ p(x_t|x_{t+1})'", claimed_false=True),),
         ),
         Part(
@@ -93,7 +93,7 @@ def _reverse_parts() -> tuple[Part, ...]:
             start_rule="the posterior mean μ̃_t(x_t, x_0) (bayes-posterior, Ho et al. Eq. 7)",
             cite=cite(HO, "Eq. 7"),
             steps=(Step(sp.cancel(B0 / A0),
-                        "the seed calls x_0 a dummy condition: then E[x_{t−1}|x_t, x_0] would "
+                        "the source calls x_0 a dummy condition: then E[x_{t−1}|x_t, x_0] would "
                         "equal E[x_{t−1}|x_t] for data x_0 ~ N(0, s), read off the square as "
                         "for q(x_t|x_{t+1})", cite(S001, "a dummy x_0 condition can be added"),
                         claimed_false=True),),
@@ -144,7 +144,7 @@ def _score_parts() -> tuple[Part, ...]:
             steps=(
                 Step(-x_t / marg_var, "d/dy log N(y; 0, V) = −y/V"),
                 Step(-eps / sp.sqrt(1 - ab),
-                     "the seed: ∇ log p(x_t) = −ε_t/√(1 − ᾱ_t)",
+                     "the source: ∇ log p(x_t) = −ε_t/√(1 − ᾱ_t)",
                      cite(S001, "Learning gradient of x_t towards x_0"), claimed_false=True),
             ),
         ),
@@ -166,7 +166,7 @@ def _score_parts() -> tuple[Part, ...]:
             cite=cite(S001, "According to Tweedie's Formula"),
             steps=(
                 Step(ab * s * y / marg_var, "−y/(ᾱs + 1 − ᾱ) times (1 − ᾱ), plus y"),
-                Step(y, "the seed: a maximum likelihood estimate of the mean; from one "
+                Step(y, "the source: a maximum likelihood estimate of the mean; from one "
                         "observation x_t ~ N(μ, 1 − ᾱ) the MLE of μ is x_t itself",
                      cite(S001, "Tweedie"), claimed_false=True),
             ),
@@ -269,7 +269,7 @@ def _weight_parts() -> tuple[Part, ...]:
 def build_weights() -> Derivation:
     return Derivation(
         name="loss-weight-claims",
-        title="The ε-parameterisation and the loss weights, as the seeds state them",
+        title="The ε-parameterisation and the loss weights, as the sources state them",
         statement=(r"\mu_\theta = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}"
                    r"{\sqrt{1-\bar\alpha_t}}\epsilon_\theta\Big),\ w_\epsilon = "
                    r"\frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}"),
@@ -308,7 +308,7 @@ def _vae_parts() -> tuple[Part, ...]:
             steps=(
                 Step(n_samples * (-sp.log(2 * sp.pi) / 2 - ((y - m) ** 2 + v) / 2),
                      "E[(x − z)²] = (x − m)² + v"),
-                Step(one_term, "the seed: the sum (no 1/L) approximates the reconstruction "
+                Step(one_term, "the source: the sum (no 1/L) approximates the reconstruction "
                                "term E_q[log p(x|z)]", claimed_false=True),
             ),
         ),
@@ -327,7 +327,7 @@ def _vae_parts() -> tuple[Part, ...]:
             start=elbo,
             start_rule="as above",
             cite=cite(S001, "Appendix"),
-            steps=(Step(ce - h + ell, "the seed's last line", cite(S001, "Appendix"),
+            steps=(Step(ce - h + ell, "the source's last line", cite(S001, "Appendix"),
                         claimed_false=True),),
         ),
         Part(
@@ -371,7 +371,7 @@ def _algorithm2_part() -> Part:
 
 
 def _luo_part() -> Part:
-    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1", "a_1"), ("a_2", "a_2"),
+    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1p", "a_1"), ("a_2p", "a_2"),
                                                          ("c_p", "c")))
     b1, b2, w = (sym(n, VARIANCE, tex) for n, tex in (("b_1", "b_1"), ("b_2", "b_2"),
                                                       ("w_p", "w")))
@@ -387,7 +387,7 @@ def _luo_part() -> Part:
                     "averaged under the forward chain"),
         cite=cite("Luo 2022", "Eq. 45"),
         steps=(Step(GaussE(GaussE(term, x_1, a1 * x0, b1), x_2, a2 * a1 * x0, a2**2 * b1 + b2),
-                    "the seed (Luo 2022, Eq. 45): E_{q(x_0, x_2|x_0)}[KL(q(x_1|x_0) ‖ "
+                    "the source (Luo 2022, Eq. 45): E_{q(x_0, x_2|x_0)}[KL(q(x_1|x_0) ‖ "
                     "p_θ(x_1|x_2))], i.e. x_1 drawn independently of x_2",
                     cite(S001, "ELBO objective function, term 3"), claimed_false=True),),
     )
@@ -397,7 +397,7 @@ def _luo_part() -> Part:
 def build_vae() -> Derivation:
     return Derivation(
         name="vae-and-sampling-claims",
-        title="VAE estimators, SNR forms and the sampling step, as the seeds state them",
+        title="VAE estimators, SNR forms and the sampling step, as the sources state them",
         statement=(r"\log p(x) - \mathrm{KL}(q\|p(z|x)) = -H(q, p(z|x)) + H(q) + \log p(x),\ "
                    r"\bar\alpha_t = \mathrm{sigmoid}(-\omega_\eta(t))"),
         premises=(r"q(z) = \mathcal{N}(m_q, v_q),\ p(z \mid x) = \mathcal{N}(m_p, v_p)",),

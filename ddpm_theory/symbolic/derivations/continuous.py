@@ -27,7 +27,7 @@ KVDM = "Kingma et al. 2021"
 
 t = sym("tau", UNIT_OPEN, r"t")
 h = sym("h", POSITIVE, r"h")
-v = sym("v", POSITIVE, r"v")
+v = sym("v_ct", POSITIVE, r"v")
 g0, g1, g2 = (sym(f"g{k}", POSITIVE if k else REAL, rf"\gamma_{k}") for k in range(3))
 c0, c1, c2 = (sym(f"c{k}", POSITIVE, rf"c_{k}") for k in range(3))
 gamma = sym("gamma", REAL, r"\gamma")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...domains import REAL, TIMESTEP
-from ..engine import Derivation, Part, Step
+from ..engine import Derivation, Part, Premise, Step
 from ..notation import sym
 from ..registry import register
 from ._common import HO, HW, cite
@@ -37,10 +37,16 @@ p_theta = sp.Function("p_theta", positive=True)  # p_θ(x_{t−1} | x_t): p_thet
 p_T = sp.Function("p_T", positive=True)          # p(x_T)
 
 _k, _a, _b, _c = sp.symbols("k a b c")
-#: Bayes' rule under the Markov property (homework eq. 7) as a definition
-BAYES = {q_post: sp.Lambda((_k, _a, _b, _c),
-                           q_fwd(_k - 1, _k, _b, _a) * q_fwd(0, _k - 1, _a, _c)
-                           / q_fwd(0, _k, _b, _c))}
+#: Bayes' rule under the Markov property (homework eq. 7): a premise of the derivations
+#: that use it, reported as assumed (bayes-posterior checks it on Gaussian densities)
+BAYES = Premise(
+    "Markov property and Bayes' rule",
+    r"q(x_{t-1} \mid x_t, x_0) = q(x_t \mid x_{t-1})\,q(x_{t-1} \mid x_0) / q(x_t \mid x_0)",
+    {q_post: sp.Lambda((_k, _a, _b, _c),
+                       q_fwd(_k - 1, _k, _b, _a) * q_fwd(0, _k - 1, _a, _c)
+                       / q_fwd(0, _k, _b, _c))},
+    cite(HW, "eq. 7"),
+)
 
 
 def q_step(s):
@@ -153,8 +159,6 @@ def build(target=None, telescoped=None, explicit=(2, 3, 4, 5, 6)) -> Derivation:
         premises=(
             r"p_\theta(x_{0:T}) = p(x_T)\prod_{t=1}^T p_\theta(x_{t-1}|x_t)",
             r"q(x_{1:T}|x_0) = \prod_{t=1}^T q(x_t|x_{t-1})",
-            r"q(x_{t-1}|x_t,x_0) = q(x_t|x_{t-1})\,q(x_{t-1}|x_0)/q(x_t|x_0)"
-            r"\ \text{(Markov property and Bayes)}",
         ),
         cites=(cite(HO, "Eq. 5"), cite(HW, "eqs. 4, 5, 8")),
         summary=(
@@ -162,7 +166,7 @@ def build(target=None, telescoped=None, explicit=(2, 3, 4, 5, 6)) -> Derivation:
             "marginals that telescope; what is left is L_T + Σ L_{t−1} + L_0."
         ),
         parts=tuple(parts),
-        definitions=dict(BAYES),
+        assumptions=(BAYES,),
         induction_bases={T: 2},
     )
 

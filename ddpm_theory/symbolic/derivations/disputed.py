@@ -1,7 +1,8 @@
-"""The steps the seeds dispute in Luo (2022), decided by the engine.
+"""The steps the sources dispute in Luo (2022), decided by the engine.
 
-The VAE/VDM notes (seed 001) say Luo's derivation "has a mistake" around Eq. 53 and doubt
-the consistency term.  Two claims are separated here and each is decided:
+The VAE/VDM notes (the online notes "Variational Autoencoders") say Luo's derivation "has
+a mistake" around Eq. 53 and doubt the consistency term.  Two claims are separated here
+and each is decided:
 
 ``luo-consistency-term`` (refuted)
     E_{q(x_{t−1},x_t,x_{t+1}|x_0)}[log p_θ(x_t|x_{t+1}) − log q(x_t|x_{t−1})] =
@@ -38,7 +39,7 @@ from .decomposition import T as T_sym
 from .kl import kl_univariate
 
 LUO = "Luo 2022"
-VAE = "seed: VAE/VDM notes"
+VAE = "VAE/VDM notes"
 
 c = sym("c_rev", REAL, "c")          # reverse kernel p_θ(x_t|x_{t+1}) = N(c x_{t+1}, w)
 w = sym("w_rev", VARIANCE, "w")
@@ -170,10 +171,10 @@ def build_telescoping(target=None) -> Derivation:
                    r"= q(x_T|x_0)\prod_{t=2}^{T}q(x_{t-1}|x_t,x_0)"),
         premises=(r"q(x_{t-1}|x_t,x_0) = q(x_t|x_{t-1})q(x_{t-1}|x_0)/q(x_t|x_0)",),
         cites=(cite(LUO, "Eqs. 51–54"), cite(VAE, "ELBO objective function")),
-        summary=("The seed's objection to Eq. 53 is not upheld: the cancellation is a "
+        summary=("The source's objection to Eq. 53 is not upheld: the cancellation is a "
                  "telescoping product, an identity for every T."),
         parts=(part,),
-        definitions=dict(BAYES),
+        assumptions=(BAYES,),
         induction_bases={T_sym: 2},
     )
 

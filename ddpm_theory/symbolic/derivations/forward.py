@@ -20,11 +20,11 @@ from ._common import HO, HW, cite, gaussian_log_cf
 NAME = "forward-marginal"
 
 # lemma symbols
-a = sym("a", REAL, "a")
-b = sym("b", POSITIVE, "b")
+a = sym("a_lin", REAL, "a")
+b = sym("b_lin", POSITIVE, "b")
 m = sym("m", REAL, "m")
 v = sym("v", VARIANCE, "v")
-s = sym("s", REAL, "s")
+s = sym("s_cf", REAL, "s")
 # per-step α_s as an indexed family, so that ᾱ_t is a genuine product
 alpha_i = sp.IndexedBase(sym("alpha", ALPHA, r"\alpha"), positive=True)
 k = sp.Symbol("k", integer=True, positive=True)

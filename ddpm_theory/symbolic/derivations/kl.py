@@ -98,7 +98,7 @@ def full_covariance_part() -> Part:
     a1, b1, a2, b2 = (sym(n, POSITIVE, tex) for n, tex in
                       (("a1", "a_1"), ("b1", "b_1"), ("a2", "a_2"), ("b2", "b_2")))
     c1, c2, p1, q1, p2, q2 = (sym(n, REAL, tex) for n, tex in
-                              (("c1", "c_1"), ("c2", "c_2"), ("p1", "p_1"), ("q1", "q_1"),
+                              (("c1_chol", "c_1"), ("c2_chol", "c_2"), ("p1", "p_1"), ("q1", "q_1"),
                                ("p2", "p_2"), ("q2", "q_2")))
     L1, L2 = sp.Matrix([[a1, 0], [c1, b1]]), sp.Matrix([[a2, 0], [c2, b2]])
     S1, S2 = L1 * L1.T, L2 * L2.T
@@ -141,7 +141,10 @@ def nonnegativity_parts() -> tuple[Part, Part, Part]:
             start=sp.Integral(1 - 1 / u, (u, 1, r)),
             start_rule=("∫_1^r (1 − 1/u) du: the integrand has the sign of u − 1, so the "
                         "integral is ≥ 0 whether r ≥ 1 or r < 1, and 0 only at r = 1"),
-            steps=(Step(g, "integrate"),),
+            steps=(Step(g, "integrate"),
+                   Step(sp.Integer(0), "g(r) ≥ 0 (log-inequality)",
+                        cite("Cover & Thomas 2006", "Thm. 2.6.3"), relation=Relation.GE,
+                        gap=g)),
         ),
         Part(
             title="KL ≥ 0",

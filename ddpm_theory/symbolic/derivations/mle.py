@@ -1,7 +1,7 @@
 """The maximum-likelihood view: fitting the joints fits the data marginal.
 
 KL(q(x_{0:T}) ‖ p_θ(x_{0:T})) = KL(q(x_0) ‖ p_θ(x_0)) + E_{q(x_0)} KL(q(x_{1:T}|x_0) ‖
-p_θ(x_{1:T}|x_0)) ≥ KL(q(x_0) ‖ p_θ(x_0)) ≥ 0 (seed: theoretical justification,
+p_θ(x_{1:T}|x_0)) ≥ KL(q(x_0) ‖ p_θ(x_0)) ≥ 0 (DDPM notes, Part 2,
 Appendix, Derivation 1), and E_{q(x_0)}[L] = H(q(x_0)) + KL(q(x_{0:T}) ‖ p_θ(x_{0:T})):
 minimising the bound L over θ is minimising the joint KL, since the data entropy does
 not depend on θ.
@@ -24,7 +24,7 @@ from .bound import c_dec, m_data, p_joint, p_marg, p_post, q_enc, s2_dec, v_data
 from .kl import kl_univariate
 
 NAME = "mle-view"
-TJ = "seed: theoretical justification"
+TJ = "DDPM notes, Part 2"
 
 q_data = sp.Function("q_data", positive=True)     # q(x_0)
 q_joint = sp.Function("q_joint", positive=True)   # q(x_{0:T}) = q(x_0) q(x_{1:T}|x_0)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...domains import POSITIVE
-from ..engine import Derivation, Part, Relation, Step
+from ...domains import POSITIVE, REAL
+from ..engine import Derivation, Part, Premise, Relation, Step
 from ..notation import (
     alpha,
+    alpha_1,
     alpha_bar,
     alpha_bar_prev,
     beta,
+    beta_1,
     eps,
     sym,
     x0,
@@ -43,6 +45,15 @@ qB = sym("q_prev", POSITIVE, r"q(x_{t-1} \mid x_0)")
 qC = sym("q_post", POSITIVE, r"q(x_{t-1} \mid x_t, x_0)")
 qD = sym("q_marg", POSITIVE, r"q(x_t \mid x_0)")
 qJ = sym("q_joint", POSITIVE, r"q(x_{t-1}, x_t \mid x_0)")
+
+
+#: the forward process is Markov (Ho et al. 2020, Eq. 2): a modelling assumption
+MARKOV = Premise(
+    "Markov property",
+    r"q(x_t \mid x_{t-1}, x_0) = q(x_t \mid x_{t-1})",
+    {qA0: qA},
+    cite(HO, "Eq. 2"),
+)
 
 
 def bayes_part() -> Part:
@@ -132,8 +143,14 @@ def eps_part(mu_target: sp.Expr, mu_eps_target: sp.Expr) -> Part:
     )
 
 
+#: x_1, the first noised point (the t = 1 part is written with index 1)
+x1 = sym("x_1", REAL, "x_1")
+
+
 def t1_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
-    at_t1 = {alpha_bar_prev: sp.Integer(1), alpha_bar: alpha}
+    # ᾱ_0 = 1 and ᾱ_1 = α_1; every t-indexed symbol is written with index 1
+    at_t1 = {alpha_bar_prev: sp.Integer(1), alpha_bar: alpha_1, alpha: alpha_1, beta: beta_1,
+             xt: x1}
     return Part(
         title="The degenerate case t = 1",
         lhs=r"(\tilde\mu_1,\ \tilde\beta_1)",
@@ -179,11 +196,12 @@ def build(mu_tilde: sp.Expr = MU_TILDE, beta_tilde: sp.Expr = BETA_TILDE,
         ),
         definitions={
             beta: 1 - alpha,
+            beta_1: 1 - alpha_1,
             alpha_bar: alpha_bar_prev * alpha,
-            qA0: qA,
             qJ: qA0 * qB,
             qC: qJ / qD,
         },
+        assumptions=(MARKOV,),
         exports={
             "posterior_mean_coef_x0": MU_TILDE.coeff(x0),
             "posterior_mean_coef_xt": MU_TILDE.coeff(xt),

@@ -32,7 +32,7 @@ s2 = sym("s2_tw", VARIANCE, "s^2")
 p0, p1 = (sym(f"p{k}_tw", REAL, f"p_{k}") for k in range(2))
 W = [sym(f"w{k}_tw", POSITIVE, f"w_{k}") for k in (1, 2)]
 M = [sym(f"m{k}_tw", REAL, f"m_{k}") for k in (1, 2)]
-S = [sym(f"s{k}_tw", VARIANCE, f"s_{k}^2") for k in (1, 2)]
+S = [sym(f"s{k}_mix", VARIANCE, f"s_{k}^2") for k in (1, 2)]
 
 X_T = sp.sqrt(ab) * x0 + sp.sqrt(1 - ab) * eps
 
@@ -76,7 +76,7 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
             start_rule="differentiate log N(x_t; √ᾱ_t x_0, 1 − ᾱ_t), at x_t = x_t(x_0, ε)",
             cite=cite("Kingma et al. 2021", "§2"),
             steps=(Step(-eps / sp.sqrt(1 - ab), "−(x_t − √ᾱ_t x_0)/(1 − ᾱ_t) = −ε/√(1 − ᾱ_t)",
-                        cite("seed: VAE/VDM notes", "learning gradient of x_t")),),
+                        cite("VAE/VDM notes", "learning gradient of x_t")),),
         ),
         Part(
             title="Tweedie for Gaussian data",

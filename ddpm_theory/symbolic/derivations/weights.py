@@ -114,7 +114,7 @@ def x0_v_parts(lam_x0, lam_v) -> tuple[Part, Part]:
         cite=cite(KVDM, "Eq. 13"),
         steps=(Step(lam_x0 * (x0 - x0_hat) ** 2,
                     "the x_t terms cancel; the x_0 coefficient √ᾱ_{t−1} β_t/(1 − ᾱ_t) is squared",
-                    cite("seed: VAE/VDM notes", "x_0 objective")),),
+                    cite("VAE/VDM notes", "x_0 objective")),),
     )
     vp = Part(
         title="v-prediction: the weight",
