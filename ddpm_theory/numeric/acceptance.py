@@ -57,6 +57,7 @@ their SciPy p-values cannot express a per-run level near 1e-8:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -353,6 +354,7 @@ def gof_test(
     return GofReport(test, float(res.statistic), float(res.pvalue), alpha, int(x.size))
 
 
+@functools.lru_cache(maxsize=256)  # kstwo.sf is slow at large n; the value is a pure function
 def ks_critical_value(n: int, alpha: float) -> float:
     """The Kolmogorov--Smirnov distance ``d*`` at which :func:`gof_test` starts rejecting
     ``n`` samples at level ``alpha`` (``scipy.stats.kstwo.sf(d*, n) = alpha``, the p-value
