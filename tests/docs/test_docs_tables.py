@@ -52,8 +52,8 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
         _entry(),
         _entry(id="t-2", decided_by="bayes-posterior::The degenerate case t = 1"),
         _entry(id="t-3", verdict="not-checkable", decided_by="", reason="a convention"),
-        _entry(id="t-4", decided_by="tests/docs/test_docs_tables.py::test_catalogue_links_"
-                                    "each_entry_to_what_decides_it"),
+        _entry(id="t-4", decided_by="formula", formula="a + 1 >= a",
+               symbols=(("a", "real"),)),
     ]
     monkeypatch.setattr(catalogue, "load", lambda *a, **k: entries)
     built = build(tmp_path, _catalogue_pages())
@@ -73,10 +73,12 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
     (_entry(verdict="refuted"), "says 'refuted' but 'bayes-posterior' is 'verified'"),
     (_entry(decided_by="bayes-posterior::No such part"), "has no part 'No such part'"),
     (_entry(decided_by="no-such-derivation"), "not a registered derivation"),
-    (_entry(decided_by="tests/docs/test_docs_tables.py::test_nothing_here"),
-     "no test 'test_nothing_here'"),
-    (_entry(decided_by="tests/docs/no_such_file.py::test_x"), "does not exist"),
-], ids=["wrong verdict", "unknown part", "unknown derivation", "unknown test", "no file"])
+    (_entry(decided_by="formula", formula="a + 1 <= a", symbols=(("a", "real"),)),
+     "says 'verified' but its formula is 'refuted'"),
+    (_entry(decided_by="formula", formula="a + b <= a", symbols=(("a", "real"),)),
+     "undeclared symbol"),
+], ids=["wrong verdict", "unknown part", "unknown derivation", "wrong formula verdict",
+        "undeclared symbol"])
 def test_catalogue_entry_that_disagrees_fails_the_build(tmp_path, monkeypatch, entry, message):
     monkeypatch.setattr(catalogue, "load", lambda *a, **k: [entry])
     built = build(tmp_path, _catalogue_pages())
