@@ -7,7 +7,8 @@ An entry's ``formula`` is its claim written in SymPy syntax, one or more relatio
   (``symbols = { m = "real", v = "variance" }``, names from
   :data:`ddpm_theory.domains.DOMAINS`); :func:`evaluate` computes both sides of each
   relation to 30 digits at seeded random points of those domains (integrals by
-  mpmath quadrature, finite sums and products term by term) and decides the claim:
+  mpmath quadrature, finite sums and products term by term, limits by SymPy) and
+  decides the claim:
   an ``==``, ``<=`` or ``>=`` claim is verified when it holds at every point and refuted
   at the first point where it fails; a ``!=`` claim ("not equal in general") is verified
   at the first point where the two sides differ.
@@ -138,6 +139,7 @@ def _terms(op: Any) -> Any:
 
 def _value(expr: Any, point: Mapping[Any, Any]) -> sp.Expr:
     e = sp.sympify(expr).subs(point)
+    e = e.replace(lambda s: isinstance(s, sp.Limit), lambda s: s.doit())
     e = e.replace(lambda s: isinstance(s, (sp.Sum, sp.Product))
                   and not s.free_symbols - {v for v, *_ in s.limits}, _terms)
     e = e.replace(lambda s: isinstance(s, sp.Integral) and len(s.limits) == 1

@@ -138,8 +138,23 @@ class CatalogueDirective(_Base):
             f"{n} {v}" for v, n in sorted(counts.items())) + ".")
         # verdict second, beside its claim; fixed column widths so that the table fits
         # the page (long cells wrap, long formulas scroll inside their cell)
-        return [summary, table(["claim", "verdict", "source", "decided by", "note"],
-                               rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
+        return [summary, self._counts_table(catalogue, entries),
+                table(["claim", "verdict", "source", "decided by", "note"],
+                      rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
+
+    @staticmethod
+    def _counts_table(catalogue: Any, entries: list[Any]) -> nodes.Node:
+        """Entries per source (rows) and verdict (columns), with totals."""
+        per = catalogue.counts(entries)
+        verdicts = list(catalogue.VERDICTS)
+        rows: list[list[Cell]] = [
+            [src] + [str(per[src][v]) for v in verdicts] + [str(sum(per[src].values()))]
+            for src in catalogue.SOURCES]
+        total: list[Cell] = ["all sources", *(str(sum(per[s][v] for s in per))
+                                              for v in verdicts), str(len(entries))]
+        rows.append(total)
+        return table(["source", *verdicts, "total"], rows,
+                     [24] + [11] * len(verdicts) + [8], ["ddpm-catalogue-counts"])
 
     def _entry_row(self, e: Any) -> list[Cell]:
         decided_cell: Cell = "—"

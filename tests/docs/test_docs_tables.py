@@ -64,7 +64,10 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
     assert "a convention" in html and "4 claims" in html
     # the verdict is second, beside its claim; fixed widths so that nothing scrolls sideways
     head = re.findall(r"<th[^>]*><p>([^<]*)</p></th>", html)
-    assert head[:2] == ["claim", "verdict"], head
+    # first the counts per source and verdict, then the entries
+    assert head[:7] == ["source", *catalogue.VERDICTS, "total"], head
+    assert head[7:9] == ["claim", "verdict"], head
+    assert "all sources" in html
     assert "ddpm-catalogue" in html
     assert built.state.verify_calls == 1
 
