@@ -78,7 +78,7 @@ VERDICTS: tuple[str, ...] = ("verified", "refuted", "imprecise", "conditional", 
 BY_FORMULA = "formula"
 #: the fields of an entry, in file order (``reason`` and ``note`` may be empty)
 FIELDS: tuple[str, ...] = (
-    "id", "source", "location", "claim", "verdict", "decided_by", "reason", "note",
+    "id", "source", "location", "quote", "claim", "verdict", "decided_by", "reason", "note",
     "formula", "symbols", "reading", "reading_formula", "reading_decided_by",
 )
 _TEXT = tuple(f for f in FIELDS if f != "symbols")
@@ -136,9 +136,10 @@ class Entry:
 
     id: str
     source: str            # a key of DOCUMENTS, or "Ho et al. 2020"
-    location: str          # equation number, section, or a short quoted phrase
+    location: str          # line, equation number or section, with a readable quotation
     claim: str             # LaTeX
     verdict: str           # one of VERDICTS
+    quote: str = ""        # the source's words verbatim (whitespace aside), LaTeX included
     decided_by: str = ""   # "derivation", "derivation::part title" or "formula"
     reason: str = ""       # why not checkable
     note: str = ""         # for refuted claims: the correct statement

@@ -11,7 +11,8 @@ An entry's ``formula`` is its claim written in SymPy syntax, one or more relatio
   decides the claim:
   an ``==``, ``<=`` or ``>=`` claim is verified when it holds at every point and refuted
   at the first point where it fails; a ``!=`` claim ("not equal in general") is verified
-  at the first point where the two sides differ.
+  at the first point where the two sides differ, and refuted when they agree at every
+  point (the first point is shown, both sides equal there).
 * An entry decided by a derivation records the very relation the deciding step checks,
   ``previous == claimed`` for a refuted step and ``start == last`` for a verified part;
   :func:`formula_ties` parses it with the derivation's own symbols and functions and
@@ -169,16 +170,20 @@ def evaluate(text: str, declared: Mapping[str, str], n_points: int = 6,
     points = [{syms[n]: sp.Float(DOMAINS[d].sample(rng), DIGITS) for n, d in declared.items()}
               for _ in range(n_points)]
     for lhs, op, rhs in relations:
+        first: Evaluation | None = None
         for pt in points:
             a, b = _value(lhs, pt), _value(rhs, pt)
+            where = {str(k): str(val) for k, val in pt.items()}
             if _holds(a, op, b) == (op == "!="):
                 status = "verified" if op == "!=" else "refuted"
-                return Evaluation(status, f"{lhs} {op} {rhs}",
-                                  {str(k): str(val) for k, val in pt.items()}, str(a), str(b),
-                                  n_points)
+                return Evaluation(status, f"{lhs} {op} {rhs}", where, str(a), str(b), n_points)
+            if op == "!=" and first is None:  # equal here: where the != claim fails
+                first = Evaluation("refuted", f"{lhs} {op} {rhs}", where, str(a), str(b),
+                                   n_points)
+        if first is not None:  # equal at every point: the != claim is refuted
+            return first
     last = relations[-1]
-    status = "refuted" if last[1] == "!=" else "verified"
-    return Evaluation(status, f"{last[0]} {last[1]} {last[2]}", n_points=n_points)
+    return Evaluation("verified", f"{last[0]} {last[1]} {last[2]}", n_points=n_points)
 
 
 # -- the tie between a derivation-decided entry's formula and its deciding step ----------

@@ -163,7 +163,7 @@ def _print_list(cat: Any, shown: list[Any], entries: list[Any], results: dict[st
 
 def _print_entry(cat: Any, e: Any, results: dict[str, Any]) -> None:
     rows = [("id", e.id), ("source", f"{e.source}: {e.source_title}"), ("location", e.location),
-            ("claim", e.claim), ("formula", e.formula),
+            ("quote", e.quote), ("claim", e.claim), ("formula", e.formula),
             ("symbols", ", ".join(f"{k} in {v}" for k, v in e.symbols)),
             ("verdict", e.verdict), ("decided by", e.decided_by),
             ("reading", e.reading), ("reading formula", e.reading_formula),
