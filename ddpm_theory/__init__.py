@@ -27,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "Status": "ddpm_theory.symbolic.engine",
     "registry": "ddpm_theory.symbolic",
     "verify": "ddpm_theory.symbolic.registry",
+    # your own identities
+    "check": "ddpm_theory.identity",
     # domains
     "Domain": "ddpm_theory.domains",
     "DomainError": "ddpm_theory.domains",

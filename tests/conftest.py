@@ -60,7 +60,7 @@ _SEED_KEY = pytest.StashKey[int]()
 
 @pytest.fixture
 def seed(request: pytest.FixtureRequest) -> int:
-    """The seed of a statistical test, a 32-bit integer (VERIFICATION.md rule 1).
+    """The seed of a statistical test, a 32-bit integer (docs/verification.md, rule 1).
 
     In order: ``DDPM_THEORY_SEED`` if set (every such test gets that seed); else, with
     ``--hypothesis-seed S``, the CRC-32 of S and the test's id (a whole run reproducible
@@ -133,3 +133,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs a CUDA device; none is available here")
     for item in gpu:
         item.add_marker(skip)
+
+# the `pytester` fixture, for the tests of the pytest plugin (ddpm_theory.testing.plugin)
+pytest_plugins = ["pytester"]

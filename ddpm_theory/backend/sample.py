@@ -84,6 +84,7 @@ def sample(
     generator: torch.Generator | None = None,
     seed: int = 0,
     return_trajectory: bool = False,
+    steps: int | None = None,
     progress: Callable[[int], Any] | None = None,
 ) -> Tensor | Trajectory:
     """Draw ``n`` samples from a trained model.
@@ -99,8 +100,17 @@ def sample(
         model is moved there). Default: a CPU generator seeded with ``seed``.
     return_trajectory
         Return the whole chain as a :class:`Trajectory` instead of x_0.
+    steps
+        Sample the K-step respaced sub-chain (Nichol & Dhariwal 2021, Sec. 4;
+        :meth:`Schedule.respace`): the model is queried at the kept timesteps τ_i and
+        the variance rule of the checkpoint is applied to the sub-chain's own
+        β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}}: σ_i² = β'_i (``beta``) or β̃'_i
+        (``beta_tilde``), and ``learned_range`` interpolates between those two. A
+        directly ``learned`` σ² belongs to the parent's steps and is refused.
+        Default: all T steps.
     progress
-        Called with 1 after each of the T reverse steps (e.g. a progress bar's update).
+        Called with 1 after each reverse step (T of them, or K with ``steps``), e.g. a
+        progress bar's update.
 
     Returns
     -------
@@ -113,8 +123,25 @@ def sample(
         ckpt = load_checkpoint(ckpt)
     if generator is None:
         generator = torch.Generator().manual_seed(seed)
-    model = ckpt.model.to(generator.device).eval()
+    model: nn.Module = ckpt.model.to(generator.device).eval()
+    diffusion = ckpt.diffusion
+    if steps is not None and steps != diffusion.T:
+        diffusion, model = _respaced(diffusion, model, steps)
     return p_sample_loop(
-        ckpt.diffusion, model, (n, *ckpt.event_shape), generator,
+        diffusion, model, (n, *ckpt.event_shape), generator,
         return_trajectory=return_trajectory, progress=progress,
     )
+
+
+def _respaced(diffusion: GaussianDiffusion, model: nn.Module,
+              steps: int) -> tuple[GaussianDiffusion, nn.Module]:
+    """The K-step sub-chain's process and the model queried at its kept timesteps."""
+    from ..likelihood.strided import RespacedModel
+    from .enums import VarianceType
+
+    if diffusion.variance is VarianceType.LEARNED:
+        raise ValueError("a directly learned variance is the parent chain's sigma_t^2, not the "
+                         "sub-chain's; sample all T steps, or train with learned_range.")
+    r = diffusion.schedule.respace(steps)
+    sub = GaussianDiffusion(r.schedule, diffusion.parameterization, diffusion.variance)
+    return sub, RespacedModel(model, r.timesteps)

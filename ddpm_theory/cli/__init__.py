@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: sub-command name -> module (relative to this package)
 SUBCOMMANDS: dict[str, str] = {
     "verify": ".verify",
+    "check": ".check",
     "train": ".train",
     "sample": ".sample",
     "audit": ".audit",

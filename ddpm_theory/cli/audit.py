@@ -75,7 +75,7 @@ def _problems(args: argparse.Namespace) -> list[str]:
                 if out is not None]
     for flag, value, low in (("--n", args.n, 1), ("--n-timesteps", args.n_timesteps, 1),
                              ("--n-draws", args.n_draws, 1), ("--batch-size", args.batch_size, 1),
-                             ("--max-rows", args.max_rows, 0)):
+                             ("--max-rows", args.max_rows, 0), ("--steps", args.steps, 1)):
         if value is not None and value < low:
             problems.append(f"{flag} must be an integer >= {low}; got {value}")
     if args.timesteps != "all" and args.n_timesteps is None:

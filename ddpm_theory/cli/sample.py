@@ -24,6 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--no-ema", action="store_true",
                    help="sample with the raw weights instead of their moving average")
+    p.add_argument("--steps", type=int, metavar="K",
+                   help="sampling steps: the K-step respaced sub-chain (Nichol & Dhariwal 2021, "
+                        "Sec. 4), the model queried at the kept timesteps; the checkpoint's "
+                        "variance rule applies to the sub-chain's own betas (sigma^2 = beta' or "
+                        "beta-tilde'). Default: all T steps")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -35,6 +40,8 @@ def _problems(args: argparse.Namespace) -> list[str]:
         problems.append(f"--out must end in .npy or .png; got {args.out.name!r}")
     if args.n < 1:
         problems.append(f"--n must be an integer >= 1; got {args.n}")
+    if args.steps is not None and args.steps < 1:
+        problems.append(f"--steps must be an integer >= 1; got {args.steps}")
     if not args.checkpoint.is_file():
         problems.append(f"checkpoint {str(args.checkpoint)!r} does not exist")
     err = refuse_overwrite(args.out, args.force)
@@ -61,12 +68,19 @@ def run(args: argparse.Namespace) -> int:
         ckpt = load_checkpoint(args.checkpoint, map_location=device, use_ema=not args.no_ema)
     except (CheckpointError, ValueError) as exc:
         return error(str(exc))
+    if args.steps is not None and args.steps > ckpt.diffusion.T:
+        return error(f"--steps must be at most the checkpoint's T = {ckpt.diffusion.T}; "
+                     f"got {args.steps}")
     from tqdm.auto import tqdm
 
-    with tqdm(total=ckpt.diffusion.T, desc="sample", unit="step", file=sys.stderr,
-              disable=args.no_progress) as bar:
-        x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed),
-                   progress=bar.update)
+    with tqdm(total=args.steps or ckpt.diffusion.T, desc="sample", unit="step",
+              file=sys.stderr, disable=args.no_progress) as bar:
+        try:
+            x = sample(ckpt, args.n, generator=torch.Generator(device).manual_seed(args.seed),
+                       steps=args.steps, progress=bar.update)
+        except ValueError as exc:
+            bar.close()
+            return error(f"--steps {args.steps}: {exc}")
     assert not isinstance(x, Trajectory)  # no trajectory was asked for
     if not bool(x.isfinite().all()):
         return error("the model produced non-finite samples", FAILED)

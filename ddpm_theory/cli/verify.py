@@ -1,4 +1,5 @@
-"""``ddpm-theory verify [NAME ...] [--json FILE]``: verify registered derivations."""
+"""``ddpm-theory verify [NAME ...] [--json FILE]``: verify registered derivations, or with
+``--module FILE_OR_MODULE`` the derivations of a module of your own."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--seed", type=int, default=0, help="seed of the numeric check's points")
+    p.add_argument("--module", action="append", default=[], metavar="MODULE",
+                   help="verify the derivations of MODULE (a .py file, a package folder or a "
+                        "dotted name) instead of the registered ones; repeatable")
     p.add_argument("--list", action="store_true", help="list the registered names and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="print every step")
     p.add_argument("-j", "--jobs", type=int, default=0,
@@ -54,16 +58,42 @@ def _verify_all(names: list[str], seed: int, jobs: int):
         yield from pool.map(_verify_one, names, [seed] * len(names))
 
 
+def _user_derivations(args: argparse.Namespace) -> list | None:
+    """The derivations of --module (None when not given); NAMEs select among them."""
+    if not args.module:
+        return None
+    from ..usermodule import collect
+
+    found = [d for spec in args.module for d in collect(spec)]
+    if args.names:
+        known = {d.name: d for d in found}
+        missing = [n for n in args.names if n not in known]
+        if missing:
+            raise ValueError(f"no derivation named {', '.join(missing)} in "
+                             f"{', '.join(args.module)}; found: {', '.join(known)}")
+        found = [known[n] for n in args.names]
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
     from ..symbolic import registry
 
+    try:
+        user = _user_derivations(args)
+    except Exception as exc:  # a user module that does not import or holds nothing
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    if args.list and user is not None:
+        for d in user:
+            print(d.name)
+        return 0
     if args.list:
         for name in registry.names():
             print(name)
         return 0
     try:
         selected = args.names or registry.names()
-        for name in selected:
+        for name in ([] if user is not None else selected):
             registry.get(name)  # unknown names fail before any work
     except registry.UnknownDerivationError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -84,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
               f"{'seconds':>7}  methods")
     print(header)
     print("-" * len(header))
-    for res in _verify_all(selected, args.seed, args.jobs):
+    stream = (_verify_all(selected, args.seed, args.jobs) if user is None
+              else (d.verify(seed=args.seed) for d in user))
+    for res in stream:
         results.append(res)
         mark = "" if res.ok else "   <-- UNEXPECTED"
         print(f"{res.name:<34} {len(res.steps):>5}  {res.status.value:<9} "
@@ -98,7 +130,11 @@ def run(args: argparse.Namespace) -> int:
                 extra += f"; lemma {', '.join(s.lemmas)}" if s.lemmas else ""
                 print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: "
                       f"{s.rule[:70]}{extra})")
-        for s in res.failures():
+        if user is not None and not res.ok:
+            from ..testing import failure_report
+
+            print(failure_report(res), file=sys.stderr)
+        for s in ([] if user is not None else res.failures()):
             print(f"    {s.message}", file=sys.stderr)
         for s in res.steps:
             if s.status.value == "refuted" and s.counterexample:

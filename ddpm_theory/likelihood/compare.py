@@ -81,7 +81,7 @@ class LikelihoodComparison:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        from ..backend.paths import check_output_path
+        from ..outputs import check_output_path, write_output
 
         p = check_output_path(path, force)
         rows = self.rows()
@@ -107,8 +107,7 @@ class LikelihoodComparison:
             ax2.set_title("gap to the true NLL, paired per example", fontsize=9)
         fig.tight_layout()
         FigureCanvasAgg(fig)
-        fig.savefig(p, format="png", dpi=110)
-        return p
+        return write_output(p, lambda f: fig.savefig(f, format="png", dpi=110), force)
 
 
 def compare(D: int, *, elbo: np.ndarray | None = None, ode: OdeNll | None = None,

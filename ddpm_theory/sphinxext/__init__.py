@@ -111,6 +111,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     from ._derivation import DerivationDirective
     from ._docstrings import process_docstring
     from ._figures import FigureDirective
+    from ._run import RunDirective
     from ._tables import (
         CatalogueDirective,
         DerivationIndexDirective,
@@ -131,6 +132,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ddpm-references", ReferencesDirective)
     app.add_directive("ddpm-figure", FigureDirective)
     app.add_directive("ddpm-api", ApiDirective)
+    app.add_directive("ddpm-run", RunDirective)
     app.add_css_file("ddpm_theory.css")
     app.connect("builder-inited", reset)
     app.connect("env-get-outdated", _outdated)

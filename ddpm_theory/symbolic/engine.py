@@ -12,8 +12,9 @@ step against the previous one twice, independently:
 
 A step may be *claimed false*: a source asserts it and the engine is expected to refute
 it.  It is then "refuted" when the symbolic procedure does not find zero *and* a
-*certified* numeric counterexample exists (the same disagreement at two precisions and
-two quadrature rules); it is "failed" otherwise -- a true claim marked false fails.
+*certified* numeric counterexample exists (a disagreement that exceeds the error estimate
+of two precisions and quadrature rules, where the quadrature converges); it is "failed"
+otherwise -- a true claim marked false fails.
 
 Modelling assumptions (the Markov property, Bayes' rule on abstract densities) are
 :class:`Premise` objects of a derivation: substitutions the checks may use, listed in
@@ -41,11 +42,13 @@ import sympy as sp
 
 from ..domains import Domain
 from .certificates import (
+    Apply,
     Certificate,
     TangentLine,
     certify_nonnegative,
     certify_tangent,
     expand_lemmas,
+    lemma_instance,
 )
 from .citation import Citation
 from .notation import DEFINITIONS
@@ -64,6 +67,7 @@ __all__ = [
     "Citation",
     "Premise",
     "TangentLine",
+    "Apply",
 ]
 
 #: random points of the numeric check per step (docs/verification.md: at least 32)
@@ -111,8 +115,9 @@ class Step:
     latex: str | None = None
     note: str = ""
     #: for ``LE``/``GE``: how the gap is shown ≥ 0; None = structurally
-    #: (:func:`~ddpm_theory.symbolic.certificates.certify_nonnegative`)
-    certificate: TangentLine | None = None
+    #: (:func:`~ddpm_theory.symbolic.certificates.certify_nonnegative`); for ``EQ``:
+    #: :class:`~ddpm_theory.symbolic.certificates.Apply`, a registered lemma's instance
+    certificate: TangentLine | Apply | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,10 @@ class StepResult:
     assumes: tuple[str, ...] = ()        # names of the premises the step used
     lemmas: tuple[str, ...] = ()         # registered lemmas the step applied
     certificate: str = ""                # how an inequality's gap was shown ≥ 0
+    #: the numeric check found a certified counterexample (a disagreement stable across
+    #: two precisions and quadrature rules, or a negative gap): the step is false, not
+    #: merely undecided
+    certified: bool = False
 
 
 class DerivationError(AssertionError):
@@ -299,6 +308,7 @@ class DerivationResult:
                     "points": s.n_points, "distinct_points": s.n_distinct,
                     "domains": dict(s.domains), "assumes": list(s.assumes),
                     "lemmas": list(s.lemmas), "certificate": s.certificate,
+                    "certified_counterexample": s.certified,
                 }
                 for s in self.steps
             ],
@@ -340,8 +350,16 @@ def _check_step(
         gap = subst(step.gap)
         diff = diff - gap if step.relation is Relation.GE else -diff - gap
         cert = _certify_gap(d, step, substitutions)
+    symbolic_target = diff
+    if isinstance(step.certificate, Apply):
+        if step.relation is not Relation.EQ:
+            raise ValueError(f"{where}: a lemma is applied by an equality step")
+        instance, cert = lemma_instance(step.certificate, make_lookup(d.domains))
+        if instance is not None:  # the symbolic line: this step is the lemma's instance
+            symbolic_target = _difference(diff, instance) if not isinstance(
+                diff, (sp.Tuple, sp.MatrixBase)) else diff
     if step.relation is Relation.EQ_CONST:
-        diff = _derivatives(where, lhs, rhs, diff, step.wrt)
+        diff = symbolic_target = _derivatives(where, lhs, rhs, diff, step.wrt)
 
     symbols = free_parameters(_flat(lhs) + _flat(rhs) + ([subst(step.gap)] if step.gap else []))
     points = sample_points(symbols, n_points, seed, d.domains, d.induction_bases)
@@ -362,14 +380,16 @@ def _check_step(
                                 n_points=len(points))
     try:
         outcome = is_zero(
-            diff, domains=d.domains, induction_bases=d.induction_bases,
+            symbolic_target, domains=d.domains, induction_bases=d.induction_bases,
             fallback_seconds=FALLBACK_SECONDS if num.agree else 0.0,
         )
     except Exception as exc:  # a procedure that cannot run has not shown zero
         outcome = Outcome(False, ["error"], None, f"{type(exc).__name__}: {exc}")
-    if outcome.zero and not cert.ok:
+    if not cert.ok:
+        what = "apply the lemma" if isinstance(step.certificate, Apply) else (
+            "decide the gap ≥ 0")
         outcome = Outcome(False, outcome.methods + ["certificate"], None,
-                          f"could not decide the gap ≥ 0: {cert.reason}")
+                          f"could not {what}: {cert.reason}")
     lemma_problem = _lemma_problem(d, cert.lemmas)
     if outcome.zero and lemma_problem:
         outcome = Outcome(False, outcome.methods, None, lemma_problem)
@@ -385,6 +405,7 @@ def _check_step(
         n_points=num.n_points, n_distinct=num.n_distinct, domains=num.domains,
         assumes=assumes, lemmas=tuple(sorted(cert.lemmas)),
         certificate=", ".join(dict.fromkeys(cert.how)),
+        certified=bool(num.certified or num.gap_negative),
     )
 
 

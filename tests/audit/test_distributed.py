@@ -62,7 +62,7 @@ def test_one_process_distributed_is_deterministic_and_plausible():
     a, b = audit("ok", True), audit("ok", True)
     assert np.array_equal(a.transitions, b.transitions)
     # the exact model of N(0, 1) data: the total's mean equals -log N(x0; 0, 1) within
-    # its error bar (VERIFICATION.md anchor; z from the record's own threshold)
+    # its error bar (docs/verification.md anchor; z from the record's own threshold)
     ref = audit("ok", False)
     assert a.total is not None and ref.total is not None
     se = float(np.hypot(a.total.stderr, ref.total.stderr))
@@ -113,8 +113,10 @@ def test_cli_two_processes_equal_one(small_ckpt, tmp_path, capsys):
 
 
 def test_cli_failing_ranks_write_nothing(small_ckpt, tmp_path, capsys):
-    """NaN weights: every rank's model output is NaN; the audit fails with the rank's
-    error, exit status 2, and no JSON appears."""
+    """NaN weights: the checkpoint is refused with the field named (the checkpoint's own
+    validation catches it before any model output), in one message, exit status 2, and
+    no JSON appears.  A rank that fails after loading is tested at the Python level
+    (test_a_failing_rank_fails_every_rank)."""
     from ddpm_theory.cli import main
 
     payload = torch.load(small_ckpt, weights_only=True)
@@ -127,7 +129,7 @@ def test_cli_failing_ranks_write_nothing(small_ckpt, tmp_path, capsys):
                  "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "failed on rank 0 of 2" in err and "NaN or Inf" in err
+    assert "ema_weights" in err and "NaN or Inf" in err
     assert err.count("error: ") == 1  # one message, not one per rank
     assert not out.exists()
 

@@ -9,7 +9,6 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
-from strategies import floats_in, means, variances
 
 from ddpm_theory import domains
 from ddpm_theory.backend.likelihood import (
@@ -19,6 +18,7 @@ from ddpm_theory.backend.likelihood import (
     gaussian_log_likelihood,
     normal_kl,
 )
+from ddpm_theory.testing.strategies import floats_in, means, variances
 
 EPS = np.finfo(np.float64).eps
 

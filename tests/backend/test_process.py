@@ -8,10 +8,10 @@ import pytest
 import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from strategies import EDGE_SCHEDULES, ScheduleKind, schedule_and_t
 
 from ddpm_theory.backend import GaussianDiffusion, Parameterization, Schedule, VarianceType
 from ddpm_theory.numeric.formulas import generated
+from ddpm_theory.testing.strategies import EDGE_SCHEDULES, ScheduleKind, schedule_and_t
 
 EPS = np.finfo(np.float64).eps
 RTOL = 1e-12  # docs/verification.md S1

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import schedules
 
 from ddpm_theory.backend.respace import respace, respaced_timesteps
 from ddpm_theory.backend.schedule import Schedule, ScheduleError
+from ddpm_theory.testing.strategies import schedules
 
 EPS = np.finfo(np.float64).eps
 

@@ -9,9 +9,9 @@ import mpmath
 import numpy as np
 import pytest
 from hypothesis import example, given
-from strategies import EDGE_SCHEDULES, schedules
 
 from ddpm_theory.backend.schedule import SCHEDULES, Schedule, ScheduleError, get_schedule
+from ddpm_theory.testing.strategies import EDGE_SCHEDULES, schedules
 
 EPS = np.finfo(np.float64).eps
 

@@ -94,29 +94,29 @@ def test_other_parameterisations_give_the_same_nll(param: str) -> None:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("probe", ["rademacher", "gaussian"])
-def test_hutchinson_is_unbiased(probe: str) -> None:
+def test_hutchinson_is_unbiased(probe: str, seed: int) -> None:
     # per example, the mean of P probe estimates is compared with the exact-trace value;
     # under H0 (unbiased) (mean - exact) / (sd_probes / sqrt P) is ~ t_{P-1}; all B
     # comparisons share a false-alarm budget of 1e-6
     # tolerance 1e-6: a solver error of ~1e-3 nats is far below the probe noise (~0.1)
-    law, x, prior, _ = _setup("mixture_2d", 8)
+    law, x, prior, _ = _setup("mixture_2d", 8, seed)
     model = exact_eps_model(law, SCHEDULE)
     exact = ode_nll(model, x, SCHEDULE, rtol=1e-6, atol=1e-6, prior=prior)
     P = 24
     r = ode_nll(model, x, SCHEDULE, trace="hutchinson", n_probes=P, probe=probe, rtol=1e-6,
-                atol=1e-6, prior=prior, generator=torch.Generator().manual_seed(5))
+                atol=1e-6, prior=prior, generator=torch.Generator().manual_seed(seed + 1))
     sd = r.probe_nll.std(axis=1, ddof=1)
     z = np.abs(r.nll - exact.nll) / (sd / math.sqrt(P))
     assert np.all(sd > 0) and np.isfinite(r.hutchinson_stderr)
     assert np.all(z <= z_threshold(1e-6, x.shape[0], dof=P - 1)), z
 
 
-def _dequant_setup():
+def _dequant_setup(seed: int):
     # a diagonal Gaussian, so that the probability of a grid bin is a product of CDF
     # differences; data snapped to the 17-level grid of [-1, 1] (bin width 1/8)
     mean, sd = np.array([0.1, -0.2]), np.array([0.5, 0.4])
     law = get_dataset("gaussian", mean=mean.tolist(), cov=np.diag(sd**2).tolist())
-    x = law.sample(400, torch.Generator().manual_seed(3), dtype=torch.float64)
+    x = law.sample(400, torch.Generator().manual_seed(seed), dtype=torch.float64)
     x = torch.clamp(torch.round((x + 1) * 8) / 8 - 1, -1, 1)
     return law, x, mean, sd
 
@@ -132,8 +132,8 @@ def _expected_dequantised(x: np.ndarray, mean: np.ndarray, sd: np.ndarray, width
 
 
 @pytest.mark.statistical
-def test_dequantised_nll_is_the_jensen_bound() -> None:
-    law, x, mean, sd = _dequant_setup()
+def test_dequantised_nll_is_the_jensen_bound(seed: int) -> None:
+    law, x, mean, sd = _dequant_setup(seed)
     width = 2.0 / 16
     r = ode_nll(exact_eps_model(law, SCHEDULE), x, SCHEDULE, rtol=1e-6, atol=1e-6,
                 dequantize=17, t_min=T_MIN)
@@ -149,7 +149,7 @@ def test_dequantised_nll_is_the_jensen_bound() -> None:
 
 
 def test_planted_missing_dequantisation_term_is_caught() -> None:
-    law, x, mean, sd = _dequant_setup()
+    law, x, mean, sd = _dequant_setup(3)
     x = x[:50]
     r = ode_nll(exact_eps_model(law, SCHEDULE), x, SCHEDULE, rtol=1e-6, atol=1e-6,
                 dequantize=17, t_min=T_MIN)

@@ -30,9 +30,10 @@ def _audit(law, model, K: int, variance: str, seed: int = 0):
 @pytest.mark.parametrize("name", ["standard_gaussian", "gaussian"])
 @pytest.mark.parametrize("K", [10, 50, 100])
 @pytest.mark.parametrize("variance", ["beta", "beta_tilde"])
-def test_K_step_bound_matches_its_exact_value(name: str, K: int, variance: str) -> None:
+def test_K_step_bound_matches_its_exact_value(name: str, K: int, variance: str,
+                                              seed: int) -> None:
     law = get_dataset(name)
-    rec = _audit(law, bayes_optimal_model(law, PARENT), K, variance)
+    rec = _audit(law, bayes_optimal_model(law, PARENT), K, variance, seed)
     sub = PARENT.respace(K)
     exact = gaussian_bayes_terms(sub.schedule, law.means[0].numpy(), law.covs[0].numpy(),
                                  variance)
@@ -85,3 +86,25 @@ def test_respaced_model_refuses_steps_outside_the_sub_chain() -> None:
     torch.testing.assert_close(m(torch.ones(2, 1), torch.tensor([1, 3])), torch.ones(2, 1))
     with pytest.raises(ValueError, match="1..K = 3"):
         m(torch.ones(1, 1), torch.tensor([4]))
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(("name", "K"), [(n, k) for n in ("mixture_1d", "mixture_2d", "ring8")
+                                         for k in (10, 50)]
+                         + [pytest.param(n, None, marks=pytest.mark.slow)
+                            for n in ("mixture_1d", "mixture_2d")])
+def test_K_step_bound_of_mixtures_matches_quadrature(name: str, K: int | None,
+                                                     seed: int) -> None:
+    # K = None: the full T = 1000 chain (elbo_terms without steps)
+    from mixture_oracle import bayes_terms
+
+    law = get_dataset(name)
+    rec = _audit(law, bayes_optimal_model(law, PARENT), K, "beta", seed)
+    chain = PARENT if K is None else PARENT.respace(K).schedule
+    exact = bayes_terms(law, chain, "beta", n=24 if law.dim == 2 else 60)
+    assert exact["quad_error"] < 1e-3 * abs(exact["total"])  # the oracle is converged
+    z = z_threshold(1e-6, 2 * chain.T + 2)
+    assert rec.total is not None
+    assert abs(rec.total.nats - exact["total"]) <= z * rec.total.stderr + exact["quad_error"]
+    dev = np.abs(rec.transitions - exact["transitions"]) / rec.transitions_stderr
+    assert np.all(dev <= z), float(dev.max())

@@ -33,8 +33,8 @@ def _run(name: str, n_steps: int | None = None, seed: int = 0, n: int = B):
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("name", ["standard_gaussian", "gaussian"])
-def test_continuous_bound_matches_its_closed_form(name: str) -> None:
-    law, rec = _run(name)
+def test_continuous_bound_matches_its_closed_form(name: str, seed: int) -> None:
+    law, rec = _run(name, seed=seed)
     exact = gaussian_continuous_bound(CONT, law.means[0].numpy(), law.covs[0].numpy())
     z = z_threshold(1e-6, 4)  # four two-sided comparisons, budget 1e-6
     for term in ("prior", "diffusion", "decoder", "total"):
@@ -47,8 +47,8 @@ def test_continuous_bound_matches_its_closed_form(name: str) -> None:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("n_steps", [10, 100, 1000])
-def test_n_step_loss_matches_its_closed_form(n_steps: int) -> None:
-    law, rec = _run("gaussian", n_steps)
+def test_n_step_loss_matches_its_closed_form(n_steps: int, seed: int) -> None:
+    law, rec = _run("gaussian", n_steps, seed=seed)
     exact = gaussian_discrete_diffusion_loss(CONT, law.covs[0].numpy(), n_steps)
     m, se = rec.value("diffusion")
     assert abs(m - exact) <= z_threshold(1e-6, 1) * se
@@ -66,9 +66,9 @@ def test_n_step_loss_decreases_to_the_continuous_loss() -> None:
 
 @pytest.mark.statistical
 @pytest.mark.parametrize("name", ["mixture_1d", "mixture_2d", "ring8"])
-def test_continuous_bound_lies_above_the_entropy(name: str) -> None:
+def test_continuous_bound_lies_above_the_entropy(name: str, seed: int) -> None:
     # a valid bound on -log p of a normalised model: its mean exceeds H(x0); one-sided
-    law, rec = _run(name, n=300)
+    law, rec = _run(name, seed=seed, n=300)
     m, se = rec.value("total")
     ent = law.entropy()
     assert m >= ent.value - ent.abs_error - z_threshold(1e-6, 1, two_sided=False) * se

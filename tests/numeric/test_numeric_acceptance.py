@@ -12,7 +12,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from numeric_helpers import replications
 from scipy import stats
-from strategies import seeds
 
 from ddpm_theory.numeric import (
     Estimate,
@@ -35,6 +34,7 @@ from ddpm_theory.numeric import (
     rqmc,
     z_threshold,
 )
+from ddpm_theory.testing.strategies import seeds
 
 # ---------------------------------------------------------------------------
 # Threshold arithmetic, against an independent 50-digit computation

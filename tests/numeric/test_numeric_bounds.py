@@ -13,16 +13,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
 from scipy import stats
-from strategies import (
-    EDGE_SCHEDULES,
-    ScheduleKind,
-    floats_in,
-    means,
-    schedule,
-    schedules,
-    seeds,
-    variances,
-)
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
@@ -33,6 +23,16 @@ from ddpm_theory.numeric import (
     normal_log_density,
 )
 from ddpm_theory.numeric.formulas import FAST, posterior_variance, schedule_quantities
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    ScheduleKind,
+    floats_in,
+    means,
+    schedule,
+    schedules,
+    seeds,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 WELL_CONDITIONED = (ScheduleKind.RANDOM, ScheduleKind.LINEAR, ScheduleKind.COSINE)

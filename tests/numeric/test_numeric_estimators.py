@@ -12,7 +12,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from numeric_helpers import calibration_seeds, chi2_power, chi2_rejects, gaussian_kl_integrand
 from scipy import special, stats
-from strategies import means, seeds, variances
 
 from ddpm_theory.numeric import (
     Estimate,
@@ -33,6 +32,7 @@ from ddpm_theory.numeric import (
     z_threshold,
 )
 from ddpm_theory.numeric.estimators import _gh_rule
+from ddpm_theory.testing.strategies import means, seeds, variances
 
 EPS = np.finfo(np.float64).eps
 SQRT_E = math.exp(0.5)  # E[exp(Z)], Z ~ N(0, 1)

@@ -10,11 +10,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import special
-from strategies import EDGE_SCHEDULES, floats_in, means, schedule_and_t, variances
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import formulas
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    floats_in,
+    means,
+    schedule_and_t,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 RTOL = 1e-12  # docs/verification.md S1, for the well-conditioned schedule formulas

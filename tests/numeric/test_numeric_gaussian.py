@@ -11,7 +11,6 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
-from strategies import dimensions, means, seeds, variances
 
 from ddpm_theory.numeric import (
     diag_normal_entropy,
@@ -25,6 +24,7 @@ from ddpm_theory.numeric import (
     normal_entropy,
     normal_log_density,
 )
+from ddpm_theory.testing.strategies import dimensions, means, seeds, variances
 
 EPS = np.finfo(np.float64).eps
 td = torch.distributions

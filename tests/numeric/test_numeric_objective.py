@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
 from numeric_helpers import chi2_power
 from scipy import stats
-from strategies import EDGE_SCHEDULES, floats_in, schedule_and_t, seeds, variances
 from sympy.core.function import AppliedUndef
 
 from ddpm_theory import domains
@@ -32,6 +31,13 @@ from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
 from ddpm_theory.symbolic import registry
 from ddpm_theory.symbolic.engine import Relation
 from ddpm_theory.symbolic.notation import domain_of
+from ddpm_theory.testing.strategies import (
+    EDGE_SCHEDULES,
+    floats_in,
+    schedule_and_t,
+    seeds,
+    variances,
+)
 
 EPS = np.finfo(np.float64).eps
 

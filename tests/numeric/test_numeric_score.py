@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from linear_gaussian import LinearDDPM
 from numeric_helpers import chi2_power, chi2_rejects
 from scipy.special import logsumexp
-from strategies import EDGE_SCHEDULES, floats_in, seeds, variances
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
@@ -27,6 +26,7 @@ from ddpm_theory.numeric import (
     z_threshold,
 )
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
+from ddpm_theory.testing.strategies import EDGE_SCHEDULES, floats_in, seeds, variances
 
 EPS = np.finfo(np.float64).eps
 N = 40_000

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import (
+
+from ddpm_theory import domains
+from ddpm_theory.testing.strategies import (
     EDGE_SCHEDULES,
     ScheduleKind,
     dimensions,
@@ -20,8 +22,6 @@ from strategies import (
     schedules,
     variances,
 )
-
-from ddpm_theory import domains
 
 
 def _check_schedule(betas: np.ndarray) -> None:

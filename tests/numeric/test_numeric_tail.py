@@ -1,5 +1,5 @@
 """False-alarm rates of the acceptance rules in the tail, at the per-run levels the 1e-6
-budget actually uses (VERIFICATION.md S3/S4), by exact computation or importance sampling.
+budget actually uses (docs/verification.md, S3/S4), by exact computation or importance sampling.
 The counting tests in test_numeric_acceptance work at alpha = 0.01-0.05, where the
 central limit theorem is good; these look where the rules are used (alpha ~ 1e-8).
 

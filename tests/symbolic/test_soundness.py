@@ -51,6 +51,7 @@ def verdict(prev, expr, *, relation=Relation.EQ, gap=None, claimed_false=False,
 
 def one_step(prev, expr, *, relation=Relation.EQ, gap=None, claimed_false=False, wrt=(),
              assumptions=(), induction_bases=None, certificate=None):
+    """The result of the one step prev → expr (a derivation of one part)."""
     step = Step(expr, "the step under test", CITE, relation=relation, gap=gap,
                 claimed_false=claimed_false, wrt=tuple(wrt), certificate=certificate)
     d = Derivation(name="soundness-test", title="t", statement="t",
@@ -305,3 +306,59 @@ def test_induction_starts_where_the_domain_starts():
     assert verdict(*claim, induction_bases={n: 2}) is VERIFIED
     # a telescoping product over 1..n, true from n = 1 on
     assert verdict(sp.Product((k + 1) / k, (k, 1, n)), n + 1) is VERIFIED
+
+
+# -- applying a registered lemma: the instance is computed, its domain checked ------------
+la = sym("a_lem", REAL, "a")
+lb = sym("b_lem", REAL, "b")
+lu = sym("u_lem", POSITIVE, "u")
+
+
+def _lemma(name: str, start, end, claimed_false: bool = False) -> Derivation:
+    return Derivation(name=name, title=name, statement="t", parts=(Part(
+        "the lemma", start, "start", (Step(end, "expand", CITE, claimed_false=claimed_false),)),))
+
+
+def test_a_lemma_is_applied_by_its_computed_instance():
+    from ddpm_theory.symbolic import Apply
+
+    square = _lemma("test-square", (la + lb) ** 2, la**2 + 2 * la * lb + lb**2)
+    with registry.temporary(square):
+        ok = one_step((x + 2 * y) ** 2, x**2 + 4 * x * y + 4 * y**2,
+                      certificate=Apply("test-square", 0, {la: x, lb: 2 * y}))
+        assert ok.status is VERIFIED and ok.lemmas == ("test-square",)
+        typo = one_step((x + 2 * y) ** 2, x**2 + 2 * x * y + 4 * y**2,
+                        certificate=Apply("test-square", 0, {la: x, lb: 2 * y}))
+        assert typo.status is FAILED
+
+
+def test_a_lemma_applies_only_inside_its_domain():
+    from ddpm_theory.symbolic import Apply
+
+    root = _lemma("test-root", sp.sqrt(lu**2), lu)
+    with registry.temporary(root):
+        outside = one_step(sp.sqrt((x - 5) ** 2), x - 5,
+                           certificate=Apply("test-root", 0, {lu: x - 5}))
+        assert outside.status is FAILED and "domain" in outside.message
+        inside = one_step(sp.sqrt((v + 5) ** 2), v + 5,
+                          certificate=Apply("test-root", 0, {lu: v + 5}))
+        assert inside.status is VERIFIED
+
+
+def test_an_unverified_unknown_or_cyclic_lemma_is_refused():
+    from ddpm_theory.symbolic import Apply
+
+    wrong = _lemma("test-wrong", (la + lb) ** 2, la**2 + lb**2)
+    with registry.temporary(wrong):
+        # the false step (x + y)² = x² + y² *is* the wrong lemma's instance
+        res = one_step((x + y) ** 2, x**2 + y**2,
+                       certificate=Apply("test-wrong", 0, {la: x, lb: y}))
+        assert res.status is FAILED and "not verified" in res.message
+    res = one_step(x, x, certificate=Apply("no-such-lemma", 0, {}))
+    assert res.status is FAILED and "not registered" in res.message
+    selfish = Derivation(name="test-cycle", title="t", statement="t", parts=(Part(
+        "p", x, "start", (Step(x, "by itself", CITE,
+                               certificate=Apply("test-cycle", 0, {})),)),))
+    with registry.temporary(selfish):
+        out = selfish.verify()
+        assert out.status is FAILED and "cycle" in out.steps[0].message
