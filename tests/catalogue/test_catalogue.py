@@ -212,3 +212,29 @@ def test_cli_json_carries_titles_and_counterexamples(tmp_path):
     by_formula = [d for d in data.values() if d["decided_by"] == "formula"]
     assert by_formula and all(d["counterexample"]["point"] for d in by_formula)
     assert all(d["formula"] and d["kind"] for d in data.values())
+
+
+# words by which a note would judge a claim true or false
+_JUDGING = re.compile(r"ill-(formed|typed|posed)|\bfalse\b|\bwrong\b|incorrect|mistake|"
+                      r"unfounded|\berror\b|\bholds\b|\bcorrect\b|is not a (set|function)", re.I)
+
+
+def test_not_checkable_entries_judge_nothing():
+    # a not-checkable entry says why it cannot be checked; one whose reason or note calls
+    # it true or false belongs to a checkable verdict with a check
+    for e in ENTRIES:
+        if not e.checkable:
+            text = (e.reason + " " + e.note).replace("not a mathematical statement", "")
+            assert not _JUDGING.search(text), f"{e.id}: {text}"
+
+
+def test_readings_are_stated_and_checked(results):
+    imprecise = [e for e in ENTRIES if e.verdict == "imprecise"]
+    conditional = [e for e in ENTRIES if e.verdict == "conditional"]
+    assert len(imprecise) >= 5 and len(conditional) >= 2
+    for e in imprecise:
+        assert e.reading and e.reading_formula and e.formula != e.reading_formula, e.id
+        assert e.decide(results).status == "refuted", e.id  # as written
+        assert e.decide(results, charitable=True).status == "verified", e.id  # as read
+    for e in conditional:
+        assert e.reading and e.decide(results).status == "verified", e.id
