@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
         _print_list(cat, shown, entries, results)
     status = _check(cat, shown, results) if args.check else 0
     if args.json is not None:
-        err = write_text(args.json, json.dumps([_entry_json(e, results) for e in shown],
+        full = args.check or args.entry_id is not None
+        err = write_text(args.json, json.dumps([_entry_json(e, results, full) for e in shown],
                                                indent=2, ensure_ascii=False) + "\n", args.force)
         if err:
             return error(err, FAILED)
@@ -188,12 +189,16 @@ def _computed(e: Any, results: dict[str, Any]) -> str:
         return f"error: {exc}"
 
 
-def _entry_json(e: Any, results: dict[str, Any]) -> dict[str, Any]:
+def _entry_json(e: Any, results: dict[str, Any], computed: bool = False) -> dict[str, Any]:
+    """Every field, the source's title, the deciding kind, the counterexample and (with
+    ``computed``, i.e. under --check or --id) the recomputed verdict."""
     d: dict[str, Any] = e.to_dict()
     d["source_title"] = e.source_title
     d["kind"] = e.kind
     ce = _counterexample(e, results)
     d["counterexample"] = None if ce is None else ce.to_dict()
+    if computed and e.checkable:
+        d["computed"] = _computed(e, results)
     return d
 
 

@@ -116,10 +116,17 @@ class CatalogueDirective(_Base):
     """``catalogue``: the sources' claims (:func:`ddpm_theory.catalogue.load`) as a table,
     each linked to the derivation (or part) that decides it or showing the formula it
     evaluates, and cross-checked in this build: every checkable entry's verdict must equal
-    the verdict its derivation (or part, or formula) reaches now."""
+    the verdict its derivation (or part, or formula) reaches now.  The optional argument
+    ``counts`` renders only the counts per source and verdict (for the top of a page), and
+    ``entries`` only the entries, cross-checked; with neither, both."""
+
+    optional_arguments = 1
 
     def run(self) -> list[nodes.Node]:
         self.mark_live()
+        what = self.arguments[0] if self.arguments else "both"
+        if what not in ("counts", "entries", "both"):
+            self.fail(f"catalogue directive: argument {what!r} is not 'counts' or 'entries'")
         try:
             from .. import catalogue
             entries = list(catalogue.load())
@@ -130,17 +137,23 @@ class CatalogueDirective(_Base):
                                          "log).", classes=["ddpm-failure"])]
         if not entries:
             self.fail("catalogue directive: ddpm_theory.catalogue.load() returned no entries")
+        if what == "counts":
+            return self._head(catalogue, entries)
         rows = [self._entry_row(e) for e in entries]
+        entry_table = table(["claim", "verdict", "source", "decided by", "note"],
+                            rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])
+        if what == "entries":
+            return [entry_table]
+        return [*self._head(catalogue, entries), entry_table]
+
+    def _head(self, catalogue: Any, entries: list[Any]) -> list[nodes.Node]:
+        """The one-line summary and the counts per source and verdict."""
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.verdict] = counts.get(e.verdict, 0) + 1
         summary = nodes.paragraph(text=f"{len(entries)} claims: " + ", ".join(
             f"{n} {v}" for v, n in sorted(counts.items())) + ".")
-        # verdict second, beside its claim; fixed column widths so that the table fits
-        # the page (long cells wrap, long formulas scroll inside their cell)
-        return [summary, self._counts_table(catalogue, entries),
-                table(["claim", "verdict", "source", "decided by", "note"],
-                      rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
+        return [summary, self._counts_table(catalogue, entries)]
 
     @staticmethod
     def _counts_table(catalogue: Any, entries: list[Any]) -> nodes.Node:

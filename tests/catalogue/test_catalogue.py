@@ -238,3 +238,14 @@ def test_readings_are_stated_and_checked(results):
         assert e.decide(results, charitable=True).status == "verified", e.id  # as read
     for e in conditional:
         assert e.reading and e.decide(results).status == "verified", e.id
+
+
+def test_cli_json_with_id_carries_readings_and_the_computed_verdict(tmp_path):
+    out = tmp_path / "e.json"
+    assert main(["catalogue", "--id", "s000-normalisation", "--json", str(out),
+                 "--no-progress"]) == 0
+    (d,) = json.loads(out.read_text())
+    assert d["verdict"] == d["computed"] == "imprecise" and d["kind"] == "formula"
+    assert d["reading"] and d["reading_formula"] and d["symbols"] == {"m": "real",
+                                                                      "v": "variance"}
+    assert d["quote"].startswith("Summing up the probability numbers")

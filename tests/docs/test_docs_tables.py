@@ -90,6 +90,22 @@ def test_catalogue_entry_that_disagrees_fails_the_build(tmp_path, monkeypatch, e
     assert message in built.warnings
 
 
+def test_catalogue_counts_can_head_a_page(tmp_path, monkeypatch):
+    entries = [_entry(), _entry(id="t-2", verdict="not-checkable", decided_by="",
+                                reason="a convention")]
+    monkeypatch.setattr(catalogue, "load", lambda *a, **k: entries)
+    pages = {"cat": ("# c\n\n:::{catalogue} counts\n:::\n\nBetweenTheTables\n\n"
+                     ":::{catalogue} entries\n:::\n"),
+             "post": "# p\n\n:::{derivation} bayes-posterior\n:::\n"}
+    built = build(tmp_path, pages)
+    assert built.status == 0, built.warnings
+    html = built.html("cat")
+    head = re.findall(r"<th[^>]*><p>([^<]*)</p></th>", html)
+    assert head == ["source", *catalogue.VERDICTS, "total", "claim", "verdict", "source",
+                    "decided by", "note"], head
+    assert html.index("all sources") < html.index("BetweenTheTables") < html.index("a convention")
+
+
 def test_catalogue_that_cannot_load_fails_the_build(tmp_path, monkeypatch):
     def broken(*a, **k):
         raise catalogue.CatalogueError("planted")
