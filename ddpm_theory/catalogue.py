@@ -93,7 +93,9 @@ class CatalogueError(ValueError):
 @dataclass(frozen=True)
 class Counterexample:
     """Where a refuted claim fails: the first refuted step of the deciding derivation
-    (or part), the point of the 50-digit check and the values of both sides there."""
+    (or part), the point of the 50-digit check and the values of both sides there; for a
+    formula-decided claim (``derivation == "formula"``), the relation that failed (as
+    ``part``), the point and both sides' values at 30 digits."""
 
     derivation: str
     part: str

@@ -1,9 +1,12 @@
 """``ddpm-theory catalogue``: the claims of the sources, with their verdicts.
 
 The list names each source by its citation key, with a legend of the keys' titles and
-authors; each refuted entry decided by a derivation is followed by its counterexample
-(the point and the values of both sides there). ``--id ID`` prints one entry whole;
-``--json`` carries every field, the source's title and the counterexample.
+authors, and counts per source and verdict; each refuted (or imprecise) entry is followed
+by its counterexample (the point and the values of both sides there). ``--check``
+recomputes every checkable verdict, whatever decides it, and confirms each
+derivation-decided formula is its deciding relation. ``--id ID`` prints one entry whole
+(quote, formula, readings, the deciding check and the recomputed verdict); ``--json``
+carries every field, the source's title, the deciding kind and the counterexample.
 """
 
 from __future__ import annotations
