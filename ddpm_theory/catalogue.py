@@ -1,16 +1,24 @@
 """The catalogue: every checkable claim of the source documents and of Ho et al. (2020).
 
 ``proofs/catalogue.toml`` is the single source.  Each entry names where a claim is made
-(``source``, ``location``), states it (``claim``, LaTeX), and records its ``verdict``:
+(``source``, ``location``), states it (``claim``, LaTeX, for reading; ``formula``, SymPy
+syntax, for checking), and records its ``verdict``:
 
-* ``verified`` / ``refuted`` -- decided by the library, either by a registered derivation
-  (``decided_by = "name"`` or ``"name::part title"``) or by a test
-  (``decided_by = "tests/catalogue/test_claims.py::test_..."``);
-* ``not-checkable`` -- a definition, an empirical or qualitative statement; ``reason``
-  says why.
+* ``verified`` / ``refuted`` -- the claim as written holds / fails;
+* ``imprecise`` -- false as written, true under the charitable reading stated in
+  ``reading`` (its formula ``reading_formula``, decided by ``reading_decided_by``): both
+  readings are checked, the first must be refuted and the second verified;
+* ``conditional`` -- true under the conditions stated in ``reading``, which the formula's
+  symbol domains (or the deciding derivation's premises) encode;
+* ``not-checkable`` -- a definition, a design choice, an opinion or a question; ``reason``
+  says which.
 
-A refuted entry's ``note`` gives the correct statement.  :meth:`Entry.compute_verdict`
-re-derives a derivation-decided verdict, so the file cannot drift from the mathematics.
+What decides a checkable entry (``decided_by``) is either a registered derivation
+(``"name"`` or ``"name::part title"``), whose deciding relation the entry's ``formula``
+must be, or ``"formula"``: the formula itself, evaluated at points of its declared
+``symbols``' domains by :func:`ddpm_theory.catalogue_checks.evaluate`.
+:meth:`Entry.compute_verdict` recomputes any checkable verdict, so the file cannot drift
+from the mathematics.
 
 Examples
 --------
@@ -36,6 +44,8 @@ else:  # pragma: no cover - Python 3.10 needs the tomli backport
 __all__ = [
     "Entry",
     "Counterexample",
+    "Decision",
+    "BY_FORMULA",
     "CatalogueError",
     "DOCUMENTS",
     "HO",
@@ -63,11 +73,15 @@ DOCUMENTS: dict[str, str] = {
 HO = "Ho et al. 2020"
 #: every valid ``source`` value
 SOURCES: tuple[str, ...] = (*DOCUMENTS, HO)
-VERDICTS: tuple[str, ...] = ("verified", "refuted", "not-checkable")
+VERDICTS: tuple[str, ...] = ("verified", "refuted", "imprecise", "conditional", "not-checkable")
+#: ``decided_by`` of an entry decided by evaluating its own formula
+BY_FORMULA = "formula"
 #: the fields of an entry, in file order (``reason`` and ``note`` may be empty)
 FIELDS: tuple[str, ...] = (
-    "id", "source", "location", "claim", "verdict", "decided_by", "reason", "note",
+    "id", "source", "location", "quote", "claim", "verdict", "decided_by", "reason", "note",
+    "formula", "symbols", "reading", "reading_formula", "reading_decided_by",
 )
+_TEXT = tuple(f for f in FIELDS if f != "symbols")
 _REQUIRED = ("id", "source", "location", "claim", "verdict")
 PART_SEPARATOR = "::"
 
@@ -79,7 +93,9 @@ class CatalogueError(ValueError):
 @dataclass(frozen=True)
 class Counterexample:
     """Where a refuted claim fails: the first refuted step of the deciding derivation
-    (or part), the point of the 50-digit check and the values of both sides there."""
+    (or part), the point of the 50-digit check and the values of both sides there; for a
+    formula-decided claim (``derivation == "formula"``), the relation that failed (as
+    ``part``), the point and both sides' values at 30 digits."""
 
     derivation: str
     part: str
@@ -97,12 +113,23 @@ class Counterexample:
                 return v
 
         where = ", ".join(f"{k} = {short(v)}" for k, v in self.point.items())
-        return (f"{'at ' + where + ': ' if where else ''}derived {short(self.lhs)}, "
-                f"claimed {short(self.rhs)}")
+        a, b = (("left side", "right side") if self.derivation == BY_FORMULA
+                else ("derived", "claimed"))
+        return (f"{'at ' + where + ': ' if where else ''}{a} {short(self.lhs)}, "
+                f"{b} {short(self.rhs)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"derivation": self.derivation, "part": self.part, "step": self.step,
                 "point": dict(self.point), "lhs": self.lhs, "rhs": self.rhs}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one reading of an entry computes: its status and, where it fails (or, for a
+    ``!=`` claim, where it holds), the counterexample."""
+
+    status: str                  # "verified", "refuted" or "failed"
+    counterexample: Counterexample | None = None
 
 
 @dataclass(frozen=True)
@@ -111,82 +138,122 @@ class Entry:
 
     id: str
     source: str            # a key of DOCUMENTS, or "Ho et al. 2020"
-    location: str          # equation number, section, or a short quoted phrase
+    location: str          # line, equation number or section, with a readable quotation
     claim: str             # LaTeX
     verdict: str           # one of VERDICTS
-    decided_by: str = ""   # "derivation", "derivation::part title" or a pytest node id
+    quote: str = ""        # the source's words verbatim (whitespace aside), LaTeX included
+    decided_by: str = ""   # "derivation", "derivation::part title" or "formula"
     reason: str = ""       # why not checkable
     note: str = ""         # for refuted claims: the correct statement
+    formula: str = ""      # the claim as written, SymPy syntax (see catalogue_checks)
+    symbols: tuple[tuple[str, str], ...] = ()  # (name, domain) of a formula-decided entry
+    reading: str = ""      # imprecise: the charitable reading; conditional: the conditions
+    reading_formula: str = ""     # imprecise: the charitable reading's formula
+    reading_decided_by: str = ""  # imprecise: what decides the charitable reading
 
     # -- what decides it -------------------------------------------------------------
     @property
-    def by_test(self) -> bool:
-        return self.decided_by.startswith("tests/")
+    def checkable(self) -> bool:
+        return self.verdict != "not-checkable"
+
+    @property
+    def by_formula(self) -> bool:
+        return self.decided_by == BY_FORMULA
 
     @property
     def by_derivation(self) -> bool:
-        return bool(self.decided_by) and not self.by_test
+        return bool(self.decided_by) and not self.by_formula
 
     @property
     def derivation(self) -> str | None:
-        """The registered derivation's name (None for a test or an undecided entry)."""
-        if not self.by_derivation:
-            return None
-        return self.decided_by.split(PART_SEPARATOR, 1)[0].strip()
+        """The registered derivation's name (None for a formula-decided or an undecided
+        entry)."""
+        return _ref(self.decided_by)[0] if self.by_derivation else None
 
     @property
     def part(self) -> str | None:
         """The part title, when the entry is decided by one part of a derivation."""
-        if not self.by_derivation or PART_SEPARATOR not in self.decided_by:
-            return None
-        return self.decided_by.split(PART_SEPARATOR, 1)[1].strip()
+        return _ref(self.decided_by)[1] if self.by_derivation else None
+
+    @property
+    def kind(self) -> str:
+        """How the verdict is decided: "derivation part", "derivation", "formula" or ""."""
+        if self.by_formula:
+            return "formula"
+        if self.by_derivation:
+            return "derivation part" if self.part else "derivation"
+        return ""
 
     @property
     def source_title(self) -> str:
         return DOCUMENTS.get(self.source, self.source)
 
+    def decide(self, results: Mapping[str, Any] | None = None, charitable: bool = False
+               ) -> Decision:
+        """Decide the claim as written (or, with ``charitable``, its charitable reading).
+        ``results`` maps derivation names to computed results (each run once)."""
+        ref = self.reading_decided_by if charitable else self.decided_by
+        formula = self.reading_formula if charitable else self.formula
+        if ref == BY_FORMULA:
+            from .catalogue_checks import evaluate
+
+            ev = evaluate(formula, dict(self.symbols))
+            ce = (Counterexample(BY_FORMULA, ev.relation, 0, ev.point, ev.lhs, ev.rhs)
+                  if ev.point else None)
+            return Decision(ev.status, ce)
+        name, part = _ref(ref)
+        res = _result(name, results)
+        status = res.status.value if part is None else part_status(res, part)
+        ce = None
+        for st in res.steps:
+            if (part is None or st.part == part) and st.status.value == "refuted":
+                ce = Counterexample(name, st.part, st.index, dict(st.counterexample or {}),
+                                    st.lhs_value, st.rhs_value)
+                break
+        return Decision(status, ce)
+
     def compute_verdict(self, results: Mapping[str, Any] | None = None) -> str:
-        """Re-derive the verdict of a derivation-decided entry: "verified", "refuted",
-        or "failed" (the derivation, or the named part, does not reach a verdict).
-
-        ``results`` maps derivation names to already computed
-        :class:`~ddpm_theory.symbolic.engine.DerivationResult` objects, so that a caller
-        checking many entries runs each derivation once.
-        """
-        name = self.derivation
-        if name is None:
-            raise ValueError(f"entry {self.id!r} is not decided by a derivation")
-        if results is not None and name in results:
-            res = results[name]
-        else:
-            from .symbolic import registry
-
-            res = registry.get(name).verify()
-        if self.part is None:
-            return res.status.value
-        return part_status(res, self.part)
+        """Recompute the verdict: "verified", "refuted", "imprecise", "conditional", or a
+        description of what was computed instead ("failed", "imprecise? as written
+        verified, ...")."""
+        if not self.checkable:
+            raise ValueError(f"entry {self.id!r} is not checkable")
+        got = self.decide(results).status
+        if self.verdict == "imprecise":
+            read = self.decide(results, charitable=True).status
+            if (got, read) == ("refuted", "verified"):
+                return "imprecise"
+            return f"as written {got}, as read {read}"
+        if self.verdict == "conditional" and got == "verified":
+            return "conditional"
+        return got
 
     def counterexample(self, results: Mapping[str, Any] | None = None) -> Counterexample | None:
-        """The counterexample of a refuted, derivation-decided entry (None otherwise, or
-        when the derivation refutes no step of the named part). ``results`` as in
-        :meth:`compute_verdict`."""
-        name = self.derivation
-        if self.verdict != "refuted" or name is None:
+        """Where a refuted (or imprecise, as written) entry fails; None otherwise."""
+        if self.verdict not in ("refuted", "imprecise"):
             return None
-        if results is not None and name in results:
-            res = results[name]
-        else:
-            from .symbolic import registry
+        return self.decide(results).counterexample
 
-            res = registry.get(name).verify()
-        for s in res.steps:
-            if (self.part is None or s.part == self.part) and s.status.value == "refuted":
-                return Counterexample(name, s.part, s.index, dict(s.counterexample or {}),
-                                      s.lhs_value, s.rhs_value)
-        return None
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {f: getattr(self, f) for f in FIELDS}
+        d["symbols"] = dict(self.symbols)
+        return d
 
-    def to_dict(self) -> dict[str, str]:
-        return {f: getattr(self, f) for f in FIELDS}
+
+def _ref(ref: str) -> tuple[str, str | None]:
+    """``"name::part"`` -> (name, part); ``"name"`` -> (name, None)."""
+    if PART_SEPARATOR not in ref:
+        return ref.strip(), None
+    name, part = ref.split(PART_SEPARATOR, 1)
+    return name.strip(), part.strip()
+
+
+def _result(name: str, results: Mapping[str, Any] | None) -> Any:
+    if results is not None and name in results:
+        return results[name]
+    from .symbolic import registry
+
+    return registry.get(name).verify()
 
 
 def part_status(result: Any, title: str) -> str:
@@ -218,6 +285,58 @@ def default_path() -> Path:
     )
 
 
+def _check_row(row: Mapping[str, Any], label: str) -> None:
+    unknown = sorted(set(row) - set(FIELDS))
+    if unknown:
+        raise CatalogueError(f"{label}: unknown field(s) {unknown}; fields are {FIELDS}")
+    for f in _REQUIRED:
+        if not isinstance(row.get(f), str) or not row[f].strip():
+            raise CatalogueError(f"{label}: missing or empty field {f!r}")
+    for f in _TEXT:
+        if f in row and not isinstance(row[f], str):
+            raise CatalogueError(f"{label}: field {f!r} must be a string")
+    syms = row.get("symbols", {})
+    if not isinstance(syms, Mapping) or not all(isinstance(v, str) for v in syms.values()):
+        raise CatalogueError(f"{label}: 'symbols' is a table name = \"domain\"")
+
+
+def _entry(row: Mapping[str, Any]) -> Entry:
+    fields: dict[str, Any] = {f: row.get(f, "").strip() for f in _TEXT}
+    return Entry(**fields, symbols=tuple(row.get("symbols", {}).items()))
+
+
+def _validate(e: Entry, label: str) -> None:
+    if e.source not in SOURCES:
+        raise CatalogueError(f"{label}: unknown source {e.source!r}; valid: {list(SOURCES)}")
+    if e.verdict not in VERDICTS:
+        raise CatalogueError(f"{label}: unknown verdict {e.verdict!r}; valid: {list(VERDICTS)}")
+    if not e.checkable:
+        if not e.reason:
+            raise CatalogueError(f"{label}: a not-checkable entry needs a reason")
+        if e.decided_by or e.formula:
+            raise CatalogueError(f"{label}: a not-checkable entry is decided by nothing "
+                                 "and has no formula")
+        return
+    if not e.decided_by:
+        raise CatalogueError(f"{label}: a {e.verdict} entry needs decided_by")
+    if e.decided_by.startswith("tests/"):
+        raise CatalogueError(f"{label}: decided_by names a test; name a derivation "
+                             "(or part) or 'formula', which `catalogue --check` can run")
+    if not e.formula:
+        raise CatalogueError(f"{label}: a {e.verdict} entry needs its formula")
+    if (e.by_formula or e.reading_decided_by == BY_FORMULA) and not e.symbols:
+        raise CatalogueError(f"{label}: a formula-decided entry declares its symbols")
+    if e.verdict == "refuted" and not e.note:
+        raise CatalogueError(f"{label}: a refuted entry needs a note with the correct "
+                             "statement")
+    if e.verdict in ("imprecise", "conditional") and not e.reading:
+        raise CatalogueError(f"{label}: an {e.verdict} entry states its reading "
+                             "(the charitable reading, or the conditions)")
+    if e.verdict == "imprecise" and not (e.reading_formula and e.reading_decided_by):
+        raise CatalogueError(f"{label}: an imprecise entry needs reading_formula and "
+                             "reading_decided_by (the charitable reading, checked)")
+
+
 def parse(data: Mapping[str, Any], where: str = "catalogue") -> list[Entry]:
     """Validate the parsed TOML (a table with an array ``claim`` of tables)."""
     rows = data.get("claim")
@@ -227,38 +346,12 @@ def parse(data: Mapping[str, Any], where: str = "catalogue") -> list[Entry]:
     seen: dict[str, int] = {}
     for k, row in enumerate(rows, start=1):
         label = f"{where}, entry {k}" + (f" ({row.get('id')!r})" if "id" in row else "")
-        unknown = sorted(set(row) - set(FIELDS))
-        if unknown:
-            raise CatalogueError(f"{label}: unknown field(s) {unknown}; fields are {FIELDS}")
-        for f in _REQUIRED:
-            if not isinstance(row.get(f), str) or not row[f].strip():
-                raise CatalogueError(f"{label}: missing or empty field {f!r}")
-        for f in ("decided_by", "reason", "note"):
-            if f in row and not isinstance(row[f], str):
-                raise CatalogueError(f"{label}: field {f!r} must be a string")
-        e = Entry(**{f: row.get(f, "").strip() for f in FIELDS})
+        _check_row(row, label)
+        e = _entry(row)
         if e.id in seen:
             raise CatalogueError(f"{label}: duplicate id {e.id!r} (first at entry {seen[e.id]})")
         seen[e.id] = k
-        if e.source not in SOURCES:
-            raise CatalogueError(f"{label}: unknown source {e.source!r}; valid: {list(SOURCES)}")
-        if e.verdict not in VERDICTS:
-            raise CatalogueError(
-                f"{label}: unknown verdict {e.verdict!r}; valid: {list(VERDICTS)}")
-        if e.verdict == "not-checkable":
-            if not e.reason:
-                raise CatalogueError(f"{label}: a not-checkable entry needs a reason")
-            if e.decided_by:
-                raise CatalogueError(f"{label}: a not-checkable entry is decided by nothing")
-        else:
-            if not e.decided_by:
-                raise CatalogueError(f"{label}: a {e.verdict} entry needs decided_by")
-            if e.by_test and "::test_" not in e.decided_by:
-                raise CatalogueError(
-                    f"{label}: a test id looks like tests/<file>.py::test_<name>")
-        if e.verdict == "refuted" and not e.note:
-            raise CatalogueError(f"{label}: a refuted entry needs a note with the correct "
-                                 "statement")
+        _validate(e, label)
         entries.append(e)
     return entries
 

@@ -1,9 +1,12 @@
 """``ddpm-theory catalogue``: the claims of the sources, with their verdicts.
 
 The list names each source by its citation key, with a legend of the keys' titles and
-authors; each refuted entry decided by a derivation is followed by its counterexample
-(the point and the values of both sides there). ``--id ID`` prints one entry whole;
-``--json`` carries every field, the source's title and the counterexample.
+authors, and counts per source and verdict; each refuted (or imprecise) entry is followed
+by its counterexample (the point and the values of both sides there). ``--check``
+recomputes every checkable verdict, whatever decides it, and confirms each
+derivation-decided formula is its deciding relation. ``--id ID`` prints one entry whole
+(quote, formula, readings, the deciding check and the recomputed verdict); ``--json``
+carries every field, the source's title, the deciding kind and the counterexample.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Print the catalogue of claims (proofs/catalogue.toml) with counts per source "
             "and verdict, and the counterexample of each refuted claim. --check recomputes "
-            "every derivation-decided verdict and exits non-zero on any disagreement."
+            "every checkable verdict (derivation, derivation part or the entry's own "
+            "formula), confirms that each derivation-decided formula is the deciding "
+            "step's relation, and exits non-zero on any disagreement."
         ),
     )
     p.add_argument("--source", metavar="NAME",
@@ -35,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the entries as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     p.add_argument("--check", action="store_true",
-                   help="recompute the derivation-decided verdicts")
+                   help="recompute every checkable verdict")
     p.add_argument("--file", type=Path, metavar="TOML", help="another catalogue file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -76,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         return _error(f"no entry with id {args.entry_id!r} (after --source/--verdict)"
                       + (f"; ids containing it: {', '.join(near)}" if near else
                          "; 'ddpm-theory catalogue' lists every id"))
-    need = {e.derivation for e in shown if e.derivation and (args.check or e.verdict == "refuted")}
+    need = {n for e in shown for n in _names(e)
+            if args.check or args.entry_id is not None or e.verdict in ("refuted", "imprecise")}
     results = _results(sorted(need), args.no_progress)
     if args.entry_id is not None:
         _print_entry(cat, shown[0], results)
@@ -84,12 +90,21 @@ def run(args: argparse.Namespace) -> int:
         _print_list(cat, shown, entries, results)
     status = _check(cat, shown, results) if args.check else 0
     if args.json is not None:
-        err = write_text(args.json, json.dumps([_entry_json(e, results) for e in shown],
+        full = args.check or args.entry_id is not None
+        err = write_text(args.json, json.dumps([_entry_json(e, results, full) for e in shown],
                                                indent=2, ensure_ascii=False) + "\n", args.force)
         if err:
             return error(err, FAILED)
         print(f"wrote {args.json}")
     return status
+
+
+def _names(e: Any) -> list[str]:
+    """The derivations an entry's readings name."""
+    from ..catalogue import _ref
+
+    return [_ref(r)[0] for r in (e.decided_by, e.reading_decided_by)
+            if r and r != "formula"]
 
 
 def _results(names: list[str], no_progress: bool) -> dict[str, Any]:
@@ -110,7 +125,8 @@ def _results(names: list[str], no_progress: bool) -> dict[str, Any]:
 
 
 def _counterexample(e: Any, results: dict[str, Any]) -> Any:
-    if e.verdict != "refuted" or e.derivation not in results:
+    if e.verdict not in ("refuted", "imprecise") or (e.by_derivation
+                                                    and e.derivation not in results):
         return None
     try:
         return e.counterexample(results)
@@ -126,11 +142,11 @@ def _print_list(cat: Any, shown: list[Any], entries: list[Any], results: dict[st
         by = e.decided_by or f"({_short(e.reason, 36)})"
         print(f"{e.id:<32} {e.verdict:<13} {_short(e.source, 24):<24} {_short(by, 40):<40} "
               f"{_short(e.location, 40)}")
-        if e.verdict == "refuted":
+        if e.verdict in ("refuted", "imprecise"):
             ce = _counterexample(e, results)
-            text = (ce.text() if ce is not None else "decided by a test; see the entry's note"
-                    if e.by_test else "none: the derivation refutes no step (see --check)")
-            print(f"{'':<4}counterexample: {text}")
+            text = ce.text() if ce is not None else "none found (see --check)"
+            print(f"{'':<4}counterexample{' (as written)' if e.verdict == 'imprecise' else ''}"
+                  f": {text}")
     print("-" * len(header))
     table = cat.counts(shown)
     print(f"{'source':<24} " + " ".join(f"{v:>13}" for v in cat.VERDICTS) + f" {'total':>6}")
@@ -151,44 +167,79 @@ def _print_list(cat: Any, shown: list[Any], entries: list[Any], results: dict[st
 
 def _print_entry(cat: Any, e: Any, results: dict[str, Any]) -> None:
     rows = [("id", e.id), ("source", f"{e.source}: {e.source_title}"), ("location", e.location),
-            ("claim", e.claim), ("verdict", e.verdict), ("decided by", e.decided_by),
+            ("quote", e.quote), ("claim", e.claim), ("formula", e.formula),
+            ("symbols", ", ".join(f"{k} in {v}" for k, v in e.symbols)),
+            ("verdict", e.verdict), ("decided by", e.decided_by),
+            ("reading", e.reading), ("reading formula", e.reading_formula),
+            ("reading decided by", e.reading_decided_by),
             ("reason", e.reason), ("note", e.note)]
     ce = _counterexample(e, results)
     if ce is not None:
         rows.append(("counterexample", f"{ce.derivation}, part {ce.part!r}, step {ce.step}: "
                                        f"{ce.text(12)}"))
+    if e.checkable:
+        rows.append(("computed", _computed(e, results)))
     for k, v in rows:
         if v:
             print(f"{k + ':':<16}{v}")
 
 
-def _entry_json(e: Any, results: dict[str, Any]) -> dict[str, Any]:
+def _computed(e: Any, results: dict[str, Any]) -> str:
+    """The recomputed verdict, or why it could not be computed."""
+    try:
+        return str(e.compute_verdict(results))
+    except Exception as exc:  # noqa: BLE001 - reported, and --check fails on it
+        return f"error: {exc}"
+
+
+def _entry_json(e: Any, results: dict[str, Any], computed: bool = False) -> dict[str, Any]:
+    """Every field, the source's title, the deciding kind, the counterexample and (with
+    ``computed``, i.e. under --check or --id) the recomputed verdict."""
     d: dict[str, Any] = e.to_dict()
     d["source_title"] = e.source_title
+    d["kind"] = e.kind
     ce = _counterexample(e, results)
     d["counterexample"] = None if ce is None else ce.to_dict()
+    if computed and e.checkable:
+        d["computed"] = _computed(e, results)
     return d
+
+
+def _check_one(cat: Any, e: Any, results: dict[str, Any]) -> str:
+    """Empty when the entry's recorded verdict and formula agree with what is computed;
+    else the disagreement."""
+    from .. import catalogue_checks as cc
+    from ..symbolic import registry
+
+    missing = [n for n in _names(e) if n not in results]
+    if missing:
+        return f"no registered derivation {missing[0]!r}"
+    try:
+        got = e.compute_verdict(results)
+    except (cat.CatalogueError, cc.FormulaError) as exc:
+        return str(exc)
+    if got != e.verdict:
+        return f"recorded {e.verdict}, computed {got}"
+    for ref, text in ((e.decided_by, e.formula), (e.reading_decided_by, e.reading_formula)):
+        if ref and ref != cat.BY_FORMULA:
+            name, part = cat._ref(ref)
+            refuted = e.verdict == "refuted" or (e.verdict == "imprecise" and ref == e.decided_by)
+            why = cc.formula_ties(text, registry.get(name), part, refuted)
+            if why:
+                return f"formula is not the deciding relation of {ref!r}: {why}"
+    return ""
 
 
 def _check(cat: Any, entries: list[Any], results: dict[str, Any]) -> int:
     bad = 0
-    for e in entries:
-        if not e.by_derivation:
-            continue
-        if e.derivation not in results:
-            print(f"MISMATCH {e.id}: no registered derivation {e.derivation!r}", file=sys.stderr)
+    checkable = [e for e in entries if e.checkable]
+    for e in checkable:
+        why = _check_one(cat, e, results)
+        if why:
+            print(f"MISMATCH {e.id}: {why}", file=sys.stderr)
             bad += 1
-            continue
-        try:
-            got = e.compute_verdict(results)
-        except cat.CatalogueError as exc:
-            print(f"MISMATCH {e.id}: {exc}", file=sys.stderr)
-            bad += 1
-            continue
-        if got != e.verdict:
-            print(f"MISMATCH {e.id}: recorded {e.verdict}, computed {got}", file=sys.stderr)
-            bad += 1
-    n = sum(1 for e in entries if e.by_derivation)
-    print(f"check: {n} derivation-decided verdicts recomputed ({len(results)} derivations); "
-          f"{bad} disagree")
+    kinds = ", ".join(f"{sum(e.kind == k for e in checkable)} by {k}"
+                      for k in ("derivation", "derivation part", "formula"))
+    print(f"check: {len(checkable)} verdicts recomputed ({kinds}; {len(results)} derivations) "
+          f"and their formulas tied; {bad} disagree")
     return 1 if bad else 0

@@ -8,9 +8,7 @@ build at its end), never a silent omission.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, TypeAlias
 
 import sympy as sp
@@ -112,17 +110,23 @@ class DerivationIndexDirective(_Base):
 
 
 # -- the catalogue of the sources' claims ---------------------------------------------------
-_TEST_ID = re.compile(r"^(?P<file>[\w./-]+\.py)::(?P<rest>[\w:]+)(\[.*\])?$")
 
 
 class CatalogueDirective(_Base):
     """``catalogue``: the sources' claims (:func:`ddpm_theory.catalogue.load`) as a table,
-    each linked to the derivation (or part) or test that decides it, and cross-checked in
-    this build: a derivation-decided entry's verdict must equal the verdict the derivation
-    (or the named part) reaches now, and a test node id must name a test that exists."""
+    each linked to the derivation (or part) that decides it or showing the formula it
+    evaluates, and cross-checked in this build: every checkable entry's verdict must equal
+    the verdict its derivation (or part, or formula) reaches now.  The optional argument
+    ``counts`` renders only the counts per source and verdict (for the top of a page), and
+    ``entries`` only the entries, cross-checked; with neither, both."""
+
+    optional_arguments = 1
 
     def run(self) -> list[nodes.Node]:
         self.mark_live()
+        what = self.arguments[0] if self.arguments else "both"
+        if what not in ("counts", "entries", "both"):
+            self.fail(f"catalogue directive: argument {what!r} is not 'counts' or 'entries'")
         try:
             from .. import catalogue
             entries = list(catalogue.load())
@@ -133,22 +137,43 @@ class CatalogueDirective(_Base):
                                          "log).", classes=["ddpm-failure"])]
         if not entries:
             self.fail("catalogue directive: ddpm_theory.catalogue.load() returned no entries")
+        if what == "counts":
+            return self._head(catalogue, entries)
         rows = [self._entry_row(e) for e in entries]
+        entry_table = table(["claim", "verdict", "source", "decided by", "note"],
+                            rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])
+        if what == "entries":
+            return [entry_table]
+        return [*self._head(catalogue, entries), entry_table]
+
+    def _head(self, catalogue: Any, entries: list[Any]) -> list[nodes.Node]:
+        """The one-line summary and the counts per source and verdict."""
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.verdict] = counts.get(e.verdict, 0) + 1
         summary = nodes.paragraph(text=f"{len(entries)} claims: " + ", ".join(
             f"{n} {v}" for v, n in sorted(counts.items())) + ".")
-        # verdict second, beside its claim; fixed column widths so that the table fits
-        # the page (long cells wrap, long formulas scroll inside their cell)
-        return [summary, table(["claim", "verdict", "source", "decided by", "note"],
-                               rows, [29, 14, 20, 16, 21], ["ddpm-catalogue"])]
+        return [summary, self._counts_table(catalogue, entries)]
+
+    @staticmethod
+    def _counts_table(catalogue: Any, entries: list[Any]) -> nodes.Node:
+        """Entries per source (rows) and verdict (columns), with totals."""
+        per = catalogue.counts(entries)
+        verdicts = list(catalogue.VERDICTS)
+        rows: list[list[Cell]] = [
+            [src] + [str(per[src][v]) for v in verdicts] + [str(sum(per[src].values()))]
+            for src in catalogue.SOURCES]
+        total: list[Cell] = ["all sources", *(str(sum(per[s][v] for s in per))
+                                              for v in verdicts), str(len(entries))]
+        rows.append(total)
+        return table(["source", *verdicts, "total"], rows,
+                     [24] + [11] * len(verdicts) + [8], ["ddpm-catalogue-counts"])
 
     def _entry_row(self, e: Any) -> list[Cell]:
         decided_cell: Cell = "—"
-        if e.by_test:
-            self._check_test_exists(e.id, e.decided_by)
-            decided_cell = nodes.literal(e.decided_by, e.decided_by)
+        if e.by_formula:
+            self._check_formula(e)
+            decided_cell = nodes.literal(e.formula, "its formula, evaluated")
         elif e.derivation:
             self._check_against_derivation(e)
             label = e.derivation + (f" › {e.part}" if e.part else "")
@@ -182,20 +207,16 @@ class CatalogueDirective(_Base):
             self.fail(f"catalogue entry {e.id!r} says {e.verdict!r} but {e.decided_by!r} is "
                       f"{got!r} in this build")
 
-    def _check_test_exists(self, entry_id: str, node_id: str) -> None:
-        m = _TEST_ID.match(node_id)
-        if m is None:
-            self.fail(f"catalogue entry {entry_id!r}: {node_id!r} is not a pytest node id")
+    def _check_formula(self, e: Any) -> None:
+        """A formula-decided entry's verdict, recomputed in this build."""
+        try:
+            got = e.compute_verdict()
+        except Exception as exc:  # an unparsable formula or an unknown domain
+            self.fail(f"catalogue entry {e.id!r}: {type(exc).__name__}: {exc}")
             return
-        root = Path(self.config.ddpm_repo_root or Path(self.env.srcdir).parent)
-        path = root / m["file"]
-        if not path.is_file():
-            self.fail(f"catalogue entry {entry_id!r}: test file {m['file']!r} does not exist "
-                      f"(looked in {root})")
-            return
-        func = m["rest"].split("::")[-1]
-        if not re.search(rf"^\s*(async\s+)?def {re.escape(func)}\b", path.read_text(), re.M):
-            self.fail(f"catalogue entry {entry_id!r}: no test {func!r} in {m['file']}")
+        if got != e.verdict:
+            self.fail(f"catalogue entry {e.id!r} says {e.verdict!r} but its formula is "
+                      f"{got!r} in this build")
 
 
 # -- notation and references -----------------------------------------------------------------

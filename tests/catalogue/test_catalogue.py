@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -52,24 +51,19 @@ def test_derivation_names_are_registered():
             assert e.derivation in known, f"{e.id}: {e.derivation!r} is not registered"
 
 
-def _test_functions(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-
-
-def test_test_ids_exist():
+def test_no_entry_is_decided_by_a_test():
+    # every verdict is one that `catalogue --check` can recompute
     for e in ENTRIES:
-        if e.by_test:
-            file, func = e.decided_by.split("::")
-            path = ROOT / file
-            assert path.is_file(), f"{e.id}: {file} does not exist"
-            assert func in _test_functions(path), f"{e.id}: {func} not in {file}"
+        assert not e.decided_by.startswith("tests/"), e.id
+        if e.checkable:
+            assert e.kind in ("derivation", "derivation part", "formula"), e.id
+            assert e.formula, e.id
 
 
-def test_derivation_verdicts_match_the_registry(results):
+def test_every_checkable_verdict_is_recomputed(results):
     wrong = []
     for e in ENTRIES:
-        if e.by_derivation:
+        if e.checkable:
             got = e.compute_verdict(results)
             if got != e.verdict:
                 wrong.append((e.id, e.verdict, got))
@@ -81,6 +75,8 @@ def test_refuted_entries_have_a_counterexample_and_a_correction(results):
         if e.verdict != "refuted":
             continue
         assert len(e.note) > 40, f"{e.id}: the note must state the correct claim"
+        ce = e.counterexample(results)
+        assert ce is not None and ce.lhs != ce.rhs, e.id
         if e.by_derivation:
             res = results[e.derivation]
             steps = [s for s in res.steps if s.status.value == "refuted"
@@ -90,7 +86,7 @@ def test_refuted_entries_have_a_counterexample_and_a_correction(results):
                 assert s.counterexample is not None
                 assert s.lhs_value != s.rhs_value, e.id
         else:
-            assert e.by_test
+            assert e.by_formula and ce.point, e.id
 
 
 @pytest.mark.parametrize("row, message", [
@@ -100,25 +96,31 @@ def test_refuted_entries_have_a_counterexample_and_a_correction(results):
     ({"extra": "x"}, "unknown field"),
     ({"verdict": "not-checkable"}, "needs a reason"),
     ({"decided_by": ""}, "needs decided_by"),
-    ({"decided_by": "tests/x.py::nope"}, "tests/<file>.py::test_"),
+    ({"decided_by": "tests/x.py::test_y"}, "names a test"),
+    ({"formula": ""}, "needs its formula"),
+    ({"decided_by": "formula"}, "declares its symbols"),
+    ({"verdict": "imprecise"}, "states its reading"),
+    ({"verdict": "imprecise", "reading": "r"}, "needs reading_formula"),
+    ({"verdict": "conditional"}, "states its reading"),
+    ({"symbols": {"x": 1}}, "'symbols' is a table"),
 ])
 def test_validation_errors_are_clear(row, message):
     base = {"id": "a", "source": cat.HO, "location": "Eq. 4", "claim": "x",
-            "verdict": "verified", "decided_by": "forward-marginal"}
+            "verdict": "verified", "decided_by": "forward-marginal", "formula": "x == x"}
     with pytest.raises(cat.CatalogueError, match=re.escape(message)):
         cat.parse({"claim": [{**base, **row}]})
 
 
 def test_duplicate_ids_are_rejected():
     row = {"id": "a", "source": cat.HO, "location": "Eq. 4", "claim": "x",
-           "verdict": "verified", "decided_by": "forward-marginal"}
+           "verdict": "verified", "decided_by": "forward-marginal", "formula": "x == x"}
     with pytest.raises(cat.CatalogueError, match="duplicate id 'a'"):
         cat.parse({"claim": [row, dict(row)]})
 
 
 def test_refuted_needs_a_note():
     row = {"id": "a", "source": cat.HO, "location": "Eq. 4", "claim": "x",
-           "verdict": "refuted", "decided_by": "forward-marginal"}
+           "verdict": "refuted", "decided_by": "forward-marginal", "formula": "x == x"}
     with pytest.raises(cat.CatalogueError, match="needs a note"):
         cat.parse({"claim": [row]})
 
@@ -139,7 +141,8 @@ def test_cli_filters_and_counts(capsys):
 
 def test_cli_rejects_unknown_values(capsys):
     assert main(["catalogue", "--verdict", "maybe"]) == 2
-    assert "valid verdicts: verified, refuted, not-checkable" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "valid verdicts: verified, refuted, imprecise, conditional, not-checkable" in err
     assert main(["catalogue", "--source", "x"]) == 2
     assert "valid sources" in capsys.readouterr().err
 
@@ -206,5 +209,43 @@ def test_cli_json_carries_titles_and_counterexamples(tmp_path):
     ce = data["s000-l0-no-parameters"]["counterexample"]
     assert set(ce) == {"derivation", "part", "step", "point", "lhs", "rhs"} and ce["point"]
     assert data["s000-l0-no-parameters"]["source_title"].startswith("Understanding the")
-    by_test = [d for d in data.values() if d["decided_by"].startswith("tests/")]
-    assert by_test and all(d["counterexample"] is None for d in by_test)
+    by_formula = [d for d in data.values() if d["decided_by"] == "formula"]
+    assert by_formula and all(d["counterexample"]["point"] for d in by_formula)
+    assert all(d["formula"] and d["kind"] for d in data.values())
+
+
+# words by which a note would judge a claim true or false
+_JUDGING = re.compile(r"ill-(formed|typed|posed)|\bfalse\b|\bwrong\b|incorrect|mistake|"
+                      r"unfounded|\berror\b|\bholds\b|\bcorrect\b|is not a (set|function)", re.I)
+
+
+def test_not_checkable_entries_judge_nothing():
+    # a not-checkable entry says why it cannot be checked; one whose reason or note calls
+    # it true or false belongs to a checkable verdict with a check
+    for e in ENTRIES:
+        if not e.checkable:
+            text = (e.reason + " " + e.note).replace("not a mathematical statement", "")
+            assert not _JUDGING.search(text), f"{e.id}: {text}"
+
+
+def test_readings_are_stated_and_checked(results):
+    imprecise = [e for e in ENTRIES if e.verdict == "imprecise"]
+    conditional = [e for e in ENTRIES if e.verdict == "conditional"]
+    assert len(imprecise) >= 5 and len(conditional) >= 2
+    for e in imprecise:
+        assert e.reading and e.reading_formula and e.formula != e.reading_formula, e.id
+        assert e.decide(results).status == "refuted", e.id  # as written
+        assert e.decide(results, charitable=True).status == "verified", e.id  # as read
+    for e in conditional:
+        assert e.reading and e.decide(results).status == "verified", e.id
+
+
+def test_cli_json_with_id_carries_readings_and_the_computed_verdict(tmp_path):
+    out = tmp_path / "e.json"
+    assert main(["catalogue", "--id", "s000-normalisation", "--json", str(out),
+                 "--no-progress"]) == 0
+    (d,) = json.loads(out.read_text())
+    assert d["verdict"] == d["computed"] == "imprecise" and d["kind"] == "formula"
+    assert d["reading"] and d["reading_formula"] and d["symbols"] == {"m": "real",
+                                                                      "v": "variance"}
+    assert d["quote"].startswith("Summing up the probability numbers")

@@ -1,5 +1,5 @@
-"""Catalogue entries decided by a test: numeric checks by quadrature (deterministic),
-each of which fails if the mathematics were otherwise."""
+"""Worked-exercise checks of the homework (compute_mean, compute_cov, schedules) by exact
+arithmetic and quadrature. The catalogue's verdicts are decided by its own formulas."""
 
 from __future__ import annotations
 

@@ -52,8 +52,8 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
         _entry(),
         _entry(id="t-2", decided_by="bayes-posterior::The degenerate case t = 1"),
         _entry(id="t-3", verdict="not-checkable", decided_by="", reason="a convention"),
-        _entry(id="t-4", decided_by="tests/docs/test_docs_tables.py::test_catalogue_links_"
-                                    "each_entry_to_what_decides_it"),
+        _entry(id="t-4", decided_by="formula", formula="a + 1 >= a",
+               symbols=(("a", "real"),)),
     ]
     monkeypatch.setattr(catalogue, "load", lambda *a, **k: entries)
     built = build(tmp_path, _catalogue_pages())
@@ -64,7 +64,10 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
     assert "a convention" in html and "4 claims" in html
     # the verdict is second, beside its claim; fixed widths so that nothing scrolls sideways
     head = re.findall(r"<th[^>]*><p>([^<]*)</p></th>", html)
-    assert head[:2] == ["claim", "verdict"], head
+    # first the counts per source and verdict, then the entries
+    assert head[:7] == ["source", *catalogue.VERDICTS, "total"], head
+    assert head[7:9] == ["claim", "verdict"], head
+    assert "all sources" in html
     assert "ddpm-catalogue" in html
     assert built.state.verify_calls == 1
 
@@ -73,16 +76,34 @@ def test_catalogue_links_each_entry_to_what_decides_it(tmp_path, monkeypatch):
     (_entry(verdict="refuted"), "says 'refuted' but 'bayes-posterior' is 'verified'"),
     (_entry(decided_by="bayes-posterior::No such part"), "has no part 'No such part'"),
     (_entry(decided_by="no-such-derivation"), "not a registered derivation"),
-    (_entry(decided_by="tests/docs/test_docs_tables.py::test_nothing_here"),
-     "no test 'test_nothing_here'"),
-    (_entry(decided_by="tests/docs/no_such_file.py::test_x"), "does not exist"),
-], ids=["wrong verdict", "unknown part", "unknown derivation", "unknown test", "no file"])
+    (_entry(decided_by="formula", formula="a + 1 <= a", symbols=(("a", "real"),)),
+     "says 'verified' but its formula is 'refuted'"),
+    (_entry(decided_by="formula", formula="a + b <= a", symbols=(("a", "real"),)),
+     "undeclared symbol"),
+], ids=["wrong verdict", "unknown part", "unknown derivation", "wrong formula verdict",
+        "undeclared symbol"])
 def test_catalogue_entry_that_disagrees_fails_the_build(tmp_path, monkeypatch, entry, message):
     monkeypatch.setattr(catalogue, "load", lambda *a, **k: [entry])
     built = build(tmp_path, _catalogue_pages())
     assert built.status != 0
     assert f"catalogue entry {entry.id!r}" in built.warnings
     assert message in built.warnings
+
+
+def test_catalogue_counts_can_head_a_page(tmp_path, monkeypatch):
+    entries = [_entry(), _entry(id="t-2", verdict="not-checkable", decided_by="",
+                                reason="a convention")]
+    monkeypatch.setattr(catalogue, "load", lambda *a, **k: entries)
+    pages = {"cat": ("# c\n\n:::{catalogue} counts\n:::\n\nBetweenTheTables\n\n"
+                     ":::{catalogue} entries\n:::\n"),
+             "post": "# p\n\n:::{derivation} bayes-posterior\n:::\n"}
+    built = build(tmp_path, pages)
+    assert built.status == 0, built.warnings
+    html = built.html("cat")
+    head = re.findall(r"<th[^>]*><p>([^<]*)</p></th>", html)
+    assert head == ["source", *catalogue.VERDICTS, "total", "claim", "verdict", "source",
+                    "decided by", "note"], head
+    assert html.index("all sources") < html.index("BetweenTheTables") < html.index("a convention")
 
 
 def test_catalogue_that_cannot_load_fails_the_build(tmp_path, monkeypatch):

@@ -1,0 +1,69 @@
+"""The catalogue's quotations: each ``quote`` is the source's words verbatim (whitespace
+aside), located by line.
+
+The source documents carry no licence that would let the repository hold copies of
+them, so the comparison with the source text runs where a folder of the four texts is
+named by ``DDPM_THEORY_SOURCES`` (each text identified by its title, as
+``ddpm_theory.catalogue.DOCUMENTS`` gives it) and is skipped elsewhere; what is checked
+everywhere is that every quote is well-formed and located.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from ddpm_theory import catalogue as cat
+
+ENTRIES = cat.load()
+QUOTED = [e for e in ENTRIES if e.quote]
+LINE = re.compile(r"^lines? (\d+)(?:-(\d+))?")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_quotes_are_located_by_line():
+    assert len(QUOTED) >= 35
+    for e in QUOTED:
+        assert e.source in cat.DOCUMENTS, e.id  # Ho et al. is cited by equation
+        assert LINE.match(e.location), f"{e.id}: a quote's location starts 'line N'"
+        assert e.quote == e.quote.strip() and "\n" not in e.quote, e.id
+
+
+def _sources() -> dict[str, str]:
+    folder = os.environ.get("DDPM_THEORY_SOURCES")
+    if not folder:
+        pytest.skip("DDPM_THEORY_SOURCES names no folder of the source texts")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.txt"))]
+    out: dict[str, str] = {}
+    for key, title in cat.DOCUMENTS.items():
+        head = title.split(" (")[0].split(":")[0]
+        found = [t for t in texts if head in t[:2000]]
+        assert len(found) == 1, f"{key}: {len(found)} texts carry the title {head!r}"
+        out[key] = found[0]
+    return out
+
+
+def test_quotes_are_verbatim_at_their_line():
+    texts = _sources()
+    for e in QUOTED:
+        lines = texts[e.source].splitlines()
+        m = LINE.match(e.location)
+        assert m is not None, e.id
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        where = _norm(" ".join(lines[first - 1:last]))
+        assert _norm(e.quote) in _norm(texts[e.source]), f"{e.id}: not in the source"
+        assert _norm(e.quote) in where, f"{e.id}: not on lines {first}-{last}: {where[:120]!r}"
+
+
+def test_an_edited_quote_is_caught():
+    texts = _sources()
+    luo = next(e for e in QUOTED if e.id == "s001-luo-eq53")
+    assert _norm(luo.quote) in _norm(texts[luo.source])
+    # the quote with the source's misspelling corrected is no longer the source's words
+    assert _norm(luo.quote.replace("euqation", "equation")) not in _norm(texts[luo.source])
