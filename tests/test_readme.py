@@ -42,7 +42,7 @@ def test_the_command_extractor_can_fail() -> None:
 def _full_default_run(config: pytest.Config) -> bool:
     """Whether this session collected the README's test command's whole suite."""
     return (config.args_source is pytest.Config.ArgsSource.TESTPATHS
-            and not config.option.keyword and config.option.markexpr == "not slow"
+            and not config.option.keyword and config.option.markexpr == "not slow and not sources"
             and not config.option.deselect and not getattr(config.option, "lf", False))
 
 
