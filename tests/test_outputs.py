@@ -123,8 +123,9 @@ def test_write_failing_under_file_size_limit(tmp_path, force):
     target = tmp_path / "out.npy"
     if force:
         target.write_bytes(b"previous")
-    r = subprocess.run([sys.executable, "-c", FSIZE_SCRIPT, str(target), "1" if force else "0"],
-                       capture_output=True, text=True, timeout=60)
+    # -B: no bytecode written under the limit (a truncated .pyc would break later imports)
+    r = subprocess.run([sys.executable, "-B", "-c", FSIZE_SCRIPT, str(target),
+                        "1" if force else "0"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 3, r.stderr
     assert str(target) in r.stdout and "File too large" in r.stdout
     assert "Traceback" not in r.stderr

@@ -113,8 +113,11 @@ FSIZE = textwrap.dedent("""
 
 
 def _limited(limit: int, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", FSIZE, str(limit), *argv], capture_output=True,
-                          text=True, timeout=300)
+    # -B: under the limit, CPython would write truncated .pyc files for the modules this
+    # process imports late (its atomic bytecode write does not check for a short write),
+    # and every later import of them would fail with "marshal data too short"
+    return subprocess.run([sys.executable, "-B", "-c", FSIZE, str(limit), *argv],
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
