@@ -131,7 +131,7 @@ class DerivationDirective(SphinxDirective):
                 items += nodes.list_item("", _para(inline_math(p)))
             for a in d.assumptions:
                 items += nodes.list_item("", _para(_text(f"{a.name}: "), inline_math(a.statement),
-                                                   _text(f" ({a.cite})" if a.cite else "")))
+                                                   _text(f" {a.cite}" if a.cite else "")))
             out.append(items)
         out.extend(self._symbols(d))
         if d.cites:
