@@ -73,6 +73,29 @@ SOURCES: dict[str, Source] = {
         Source("Sahai et al. (homework)",
                "A. Sahai (instructor), J. Hong, M. Lam, M. Lindblad, A. Liu. Diffusion, "
                "Denoising, and Deep Networks (homework assignment).", ""),
+        Source("Song, Meng & Ermon 2021",
+               "J. Song, C. Meng, S. Ermon. Denoising Diffusion Implicit Models. ICLR 2021. "
+               "arXiv:2010.02502v4.", "https://arxiv.org/abs/2010.02502v4"),
+        Source("Bao et al. 2022",
+               "F. Bao, C. Li, J. Zhu, B. Zhang. Analytic-DPM: an Analytic Estimate of the "
+               "Optimal Reverse Variance in Diffusion Probabilistic Models. ICLR 2022. "
+               "arXiv:2201.06503v3.", "https://arxiv.org/abs/2201.06503v3"),
+        Source("Vincent 2011",
+               "P. Vincent. A Connection Between Score Matching and Denoising Autoencoders. "
+               "Neural Computation 23(7), 2011.", ""),
+        Source("Hyvärinen 2005",
+               "A. Hyvärinen. Estimation of Non-Normalized Statistical Models by Score "
+               "Matching. JMLR 6, 2005.", ""),
+        Source("Dhariwal & Nichol 2021",
+               "P. Dhariwal, A. Nichol. Diffusion Models Beat GANs on Image Synthesis. "
+               "NeurIPS 2021. arXiv:2105.05233v4.", "https://arxiv.org/abs/2105.05233v4"),
+        Source("Ho & Salimans 2022",
+               "J. Ho, T. Salimans. Classifier-Free Diffusion Guidance. NeurIPS 2021 Workshop "
+               "on Deep Generative Models. arXiv:2207.12598v1.",
+               "https://arxiv.org/abs/2207.12598v1"),
+        Source("Robbins 1956",
+               "H. Robbins. An Empirical Bayes Approach to Statistics. Proc. Third Berkeley "
+               "Symposium on Mathematical Statistics and Probability, 1956.", ""),
         Source("standard",
                "A standard fact of probability or algebra, stated in the step's rule.", ""),
     )
