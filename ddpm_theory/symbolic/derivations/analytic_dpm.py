@@ -12,7 +12,8 @@ coordinates Var[x_0|x_t] = (1 − ᾱ_t)/ᾱ_t Var[ε|x_t], and E[ε|x_t] = −�
 Bao et al.'s λ_t² + (√(β̄_t/α_t) − √(β̄_{t−1} − λ_t²))² (1 − β̄_t E‖∇ log q_t‖²/d) at
 λ_t² = β̃_t, d = 1.  For Gaussian data x_0 ~ N(0, s²) it is β_t V_{t−1}/V_t, the answer
 of optimal-reverse-variance.  The conditional steps are checked on the data law with K
-atoms, K symbolic (``_law``); the average over x_t enters through J = E(∇ log q_t)².
+atoms (``_law``; three atoms, written out); the average over x_t enters through
+J = E(∇ log q_t)².
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from ..expectation import GaussE
 from ..notation import alpha, alpha_bar, alpha_bar_prev, beta, sigma2, sym, xt
 from ..registry import register
 from ._common import cite
-from ._law import LAW_PREMISE, ab, eps_of, posterior_mean, score
+from ._law import LAW3 as L
+from ._law import LAW_PREMISE, ab, eps_of
 from .posterior import BETA_TILDE
 from .variances import SIGMA_STAR, V_T
 
@@ -71,8 +73,8 @@ def optimum_part() -> Part:
 
 def moments_part() -> Part:
     mu = lambda a: c0 * a + c1 * xt  # noqa: E731
-    m1, m2 = posterior_mean(lambda a: a), posterior_mean(lambda a: a**2)
-    e1, e2 = posterior_mean(eps_of), posterior_mean(lambda a: eps_of(a) ** 2)
+    m1, m2 = L.posterior_mean(lambda a: a), L.posterior_mean(lambda a: a**2)
+    e1, e2 = L.posterior_mean(eps_of), L.posterior_mean(lambda a: eps_of(a) ** 2)
     root = sp.sqrt(1 - ab)
     x0_1 = (xt - root * e1) / sp.sqrt(ab)
     x0_2 = (xt**2 - 2 * xt * root * e1 + (1 - ab) * e2) / ab
@@ -82,9 +84,9 @@ def moments_part() -> Part:
                         + c1**2 * xt**2)
 
     return Part(
-        title="The posterior moments of μ̃_t, any finitely supported law",
+        title="The posterior moments of μ̃_t, a law with three atoms",
         lhs=r"\big(\mathbb{E}[\tilde\mu_t\mid x_t],\ \mathbb{E}[\tilde\mu_t^2\mid x_t]\big)",
-        start=sp.Tuple(posterior_mean(mu), posterior_mean(lambda a: mu(a) ** 2)),
+        start=sp.Tuple(L.posterior_mean(mu), L.posterior_mean(lambda a: mu(a) ** 2)),
         start_rule=("μ̃_t(x_t, x_0) = c_0 x_0 + c_1 x_t is affine in x_0; its first two "
                     "moments under the posterior of the atoms (μ* = the first)"),
         cite=cite(BAO, "Theorem 1"),
@@ -94,8 +96,8 @@ def moments_part() -> Part:
             Step(moments(x0_1, x0_2),
                  "x_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t: in terms of E[ε|x_t] and E[ε²|x_t]",
                  cite("Ho et al. 2020", "Eq. 4")),
-            Step(moments(x0_1.xreplace({e1: -root * score()}), x0_2.xreplace(
-                {e1: -root * score()})),
+            Step(moments(x0_1.xreplace({e1: -root * L.score()}), x0_2.xreplace(
+                {e1: -root * L.score()})),
                  "E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t (score-eps-equivalence)",
                  cite(BAO, "Lemma 9")),
         ),

@@ -8,7 +8,7 @@
   of the ε-MSE is ε*(x_t) = E[ε|x_t] and any ε_θ pays E(ε_θ − ε*)² more;
 * that excess is (1 − ᾱ_t) times the squared error of the implied score −ε_θ/√(1 − ᾱ_t).
 
-Checked on the data law with K atoms, K symbolic (``_law``).
+Checked on a data law with three atoms, weights and atoms symbolic (``_law``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ..engine import Derivation, Part, Relation, Step
 from ..notation import sym, xt
 from ..registry import register
 from ._common import HO, cite
-from ._law import LAW_PREMISE, S, W, ab, eps_of, k, kernel, marginal, posterior_mean, score
+from ._law import LAW3 as L
+from ._law import LAW_PREMISE, W, ab, eps_of, k, kernel
 from ._law import A as ATOM
 
 NAME = "score-eps-equivalence"
@@ -33,12 +34,12 @@ c_post = sym("c_post", REAL, r"\mathbb{E}[\epsilon\mid x_t]")
 
 
 def noise_mean() -> sp.Expr:
-    return posterior_mean(lambda a: eps_of(a))
+    return L.posterior_mean(lambda a: eps_of(a))
 
 
 def noise_part(target=None) -> Part:
-    mean0 = posterior_mean(lambda a: a)
-    target = -sp.sqrt(1 - ab) * score() if target is None else target
+    mean0 = L.posterior_mean(lambda a: a)
+    target = -sp.sqrt(1 - ab) * L.score() if target is None else target
     return Part(
         title="E[ε|x_t] is a scaled score",
         lhs=r"\mathbb{E}[\epsilon\mid x_t]",
@@ -47,14 +48,14 @@ def noise_part(target=None) -> Part:
                     "π_k ∝ w_k N(x_t; √ᾱ_t a_k, 1 − ᾱ_t) of the atoms"),
         cite=cite(HO, "Eq. 12"),
         steps=(
-            Step((xt * marginal() - sp.sqrt(ab) * S(W[k] * ATOM[k] * kernel(ATOM[k])))
-                 / (sp.sqrt(1 - ab) * marginal()),
+            Step((xt * L.marginal() - sp.sqrt(ab) * L.S(W[k] * ATOM[k] * kernel(ATOM[k])))
+                 / (sp.sqrt(1 - ab) * L.marginal()),
                  "split the sum (linearity): x_t Σ w_k N_k − √ᾱ_t Σ w_k a_k N_k",
                  cite("standard", "linearity of the sum")),
             Step((xt - sp.sqrt(ab) * mean0) / sp.sqrt(1 - ab),
                  "the posterior weights sum to 1: (x_t − √ᾱ_t E[x_0|x_t])/√(1 − ᾱ_t)",
                  cite("standard", "linearity of conditional expectation")),
-            Step((xt - (xt + (1 - ab) * score())) / sp.sqrt(1 - ab),
+            Step((xt - (xt + (1 - ab) * L.score())) / sp.sqrt(1 - ab),
                  "Tweedie (tweedie-any-law): √ᾱ_t E[x_0|x_t] = x_t + (1 − ᾱ_t) ∇ log q_t",
                  cite(EFRON, "Eq. 2.8")),
             Step(target, "x_t cancels: E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t(x_t)",
@@ -65,11 +66,11 @@ def noise_part(target=None) -> Part:
 
 def mse_part() -> Part:
     m1 = noise_mean()
-    m2 = posterior_mean(lambda a: eps_of(a) ** 2)
+    m2 = L.posterior_mean(lambda a: eps_of(a) ** 2)
     return Part(
         title="The best ε-predictor: the cross term vanishes",
         lhs=r"\mathbb{E}[(\epsilon - \epsilon_\theta(x_t))^2\mid x_t]",
-        start=posterior_mean(lambda a: (eps_of(a) - g) ** 2),
+        start=L.posterior_mean(lambda a: (eps_of(a) - g) ** 2),
         start_rule=("the ε-MSE given x_t, for a predictor with value ε_θ(x_t) = g there "
                     "(the outer average over x_t is monotone, so the pointwise optimum is "
                     "the optimum)"),
@@ -116,10 +117,10 @@ def excess_part() -> Part:
         start_rule="a score model s_θ as an ε-predictor: ε_θ = −√(1 − ᾱ_t) s_θ",
         cite=cite("Song et al. 2021", "Eq. 7"),
         steps=(
-            Step(-sp.sqrt(1 - ab) * s_th + sp.sqrt(1 - ab) * score(),
+            Step(-sp.sqrt(1 - ab) * s_th + sp.sqrt(1 - ab) * L.score(),
                  "the first part: ε* = E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t",
                  cite("Song et al. 2021", "Eq. 7")),
-            Step(-sp.sqrt(1 - ab) * (s_th - score()),
+            Step(-sp.sqrt(1 - ab) * (s_th - L.score()),
                  "factor out −√(1 − ᾱ_t): squared, (ε_θ − ε*)² = (1 − ᾱ_t)(s_θ − ∇ log q_t)²",
                  cite("standard", "algebra")),
         ),

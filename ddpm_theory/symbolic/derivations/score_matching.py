@@ -4,7 +4,7 @@
 * Vincent: E_{q(x_0, x_t)}(s_θ(x_t) − ∇ log q(x_t|x_0))² = E_{q_t}(s_θ(x_t) − ∇ log q_t(x_t))²
   + C, C free of θ: given x_t, expand the square; the cross term averages ∇ log q(x_t|x_0)
   over the posterior, which is ∇ log q_t(x_t) (tweedie-any-law); complete the square.
-  Checked at each x_t for the law with K atoms, K symbolic (``_law``); s is the model's
+  Checked at each x_t for a law with three symbolic atoms (``_law``); s is the model's
   value there, so "constant" is "its derivative in s vanishes".
 * Hyvärinen: E_q(s_θ − ∇ log q)² = E_q(s_θ² + 2 s_θ') + C by integration by parts
   (E_q[s ∇ log q] = ∫ s q' = −E_q[s']); checked for q = N(m, v) and a quadratic model,
@@ -24,7 +24,8 @@ from ..expectation import GaussE
 from ..notation import eps, eps_theta, sym, x0, xt
 from ..registry import register
 from ._common import HO, cite
-from ._law import LAW_PREMISE, A, S, W, ab, k, kernel, posterior_mean, score
+from ._law import LAW3 as L
+from ._law import LAW_PREMISE, A, W, ab, k, kernel
 
 NAME = "denoising-score-matching"
 VINCENT, HYVARINEN = "Vincent 2011", "Hyvärinen 2005"
@@ -42,13 +43,13 @@ def cond_score(a: sp.Expr) -> sp.Expr:
 
 
 def vincent_part(constant=None) -> Part:
-    c1 = posterior_mean(cond_score)
-    c2 = posterior_mean(lambda a: cond_score(a) ** 2)
-    end = (s_val - score()) ** 2 if constant is None else constant
+    c1 = L.posterior_mean(cond_score)
+    c2 = L.posterior_mean(lambda a: cond_score(a) ** 2)
+    end = (s_val - L.score()) ** 2 if constant is None else constant
     return Part(
-        title="Denoising score matching at each x_t, any finitely supported law",
+        title="Denoising score matching at each x_t, a law with three atoms",
         lhs=r"\mathbb{E}[(s_\theta(x_t) - \nabla\log q(x_t|x_0))^2\mid x_t]",
-        start=posterior_mean(lambda a: (s_val - cond_score(a)) ** 2),
+        start=L.posterior_mean(lambda a: (s_val - cond_score(a)) ** 2),
         start_rule=("the DSM integrand averaged over the posterior of x_0 given x_t (the "
                     "outer average over q_t is the same on both sides)"),
         cite=cite(VINCENT, "§4.2"),
@@ -56,12 +57,12 @@ def vincent_part(constant=None) -> Part:
             Step(s_val**2 - 2 * s_val * c1 + c2,
                  "expand the square; linearity: s² − 2 s E[∇ log q(x_t|x_0)|x_t] + "
                  "E[(∇ log q(x_t|x_0))²|x_t]", cite("standard", "linearity of the sum")),
-            Step(s_val**2 - 2 * s_val * S(W[k] * sp.diff(kernel(A[k]), xt)) / S(
+            Step(s_val**2 - 2 * s_val * L.S(W[k] * sp.diff(kernel(A[k]), xt)) / L.S(
                 W[k] * kernel(A[k])) + c2,
                  "E[∇ log q(x_t|x_0)|x_t] = Σ_k π_k ∇N_k/N_k = ∇q_t/q_t: the posterior average "
                  "of the conditional score is the marginal score (tweedie-any-law)",
                  cite(VINCENT, "Appendix")),
-            Step((s_val - score()) ** 2 + c2 - score() ** 2, "complete the square in s",
+            Step((s_val - L.score()) ** 2 + c2 - L.score() ** 2, "complete the square in s",
                  cite("standard", "completing the square")),
             Step(end, "E[(∇ log q(x_t|x_0))²|x_t] − (∇ log q_t)² does not depend on the model",
                  cite(VINCENT, "Eq. 11"), relation=Relation.EQ_CONST, wrt=(s_val,)),
