@@ -224,8 +224,8 @@ def build_density(mean=None, posterior=None) -> Derivation:
     )
 
 
-def build_claims() -> Derivation:
-    P = 1 / v + g_any / tau
+def build_claims(weight: sp.Symbol = g_any) -> Derivation:
+    P = 1 / v + weight / tau
     return Derivation(
         name="guidance-claims",
         title="Guidance claims: p(x) p(y|x)^γ is normalisable for every γ",
@@ -241,11 +241,11 @@ def build_claims() -> Derivation:
             start_rule="the guided precision, γ now any real number",
             cite=cite(HS, "§3.2"),
             steps=(
-                Step((tau + g_any * v) / (v * tau), "over a common denominator",
+                Step((tau + weight * v) / (v * tau), "over a common denominator",
                      cite("standard", "algebra")),
                 Step(sp.Integer(0), "claimed: P ≥ 0 whatever the sign of γ",
                      cite(HS, "§3.2"), relation=Relation.GE,
-                     gap=(tau + g_any * v) / (v * tau), claimed_false=True),
+                     gap=(tau + weight * v) / (v * tau), claimed_false=True),
             ),
         ),),
         definitions={},
