@@ -184,7 +184,6 @@ def build(theorem_target=None, gaussian_target=SIGMA_STAR, gain=GAIN) -> Derivat
                  "β_t V_{t−1}/V_t."),
         parts=(optimum_part(), moments_part(), error_part(gain), theorem_part(theorem_target),
                gaussian_part(gaussian_target)),
-        exports={"analytic_dpm_sigma2": BETA_TILDE + GAIN * (1 - (1 - alpha_bar) * J)},
     )
 
 
