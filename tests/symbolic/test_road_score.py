@@ -26,16 +26,16 @@ def test_tweedie_any_law_verifies_by_induction_on_K():
     assert any("Bayes' rule" in s.assumes for s in res.steps)
 
 
-def test_tweedie_rejects_alpha_bar_for_its_root():
-    mean = _law.posterior_mean(lambda a: a)
-    wrong = (ab * mean - xt) / (1 - ab)          # ᾱ_t where √ᾱ_t belongs
-    assert failed_parts(tl.build(score_target=wrong)) == {
-        "The score of the marginal, any finitely supported law"}
+def test_tweedie_rejects_the_kernel_derivative_without_its_sign():
+    wrong = (xt - sp.sqrt(ab) * _law.A[_law.k]) / (1 - ab)   # +(x_t − √ᾱ a_k)/(1 − ᾱ_t)
+    assert failed_parts(tl.build(kernel_step=wrong)) == {
+        "Tweedie's formula, any finitely supported law"}
 
 
 def test_tweedie_rejects_missing_division():
     wrong = sp.sqrt(ab) * _law.posterior_mean(lambda a: a)    # √ᾱ_t E[x_0|x_t]
-    assert failed_parts(tl.build(tweedie_target=wrong)) == {"Tweedie's formula"}
+    assert failed_parts(tl.build(tweedie_target=wrong)) == {
+        "Tweedie's formula, any finitely supported law"}
 
 
 def test_score_eps_verifies():

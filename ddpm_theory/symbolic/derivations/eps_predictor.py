@@ -31,6 +31,7 @@ g = sym("g_pred", REAL, r"\epsilon_\theta(x_t)")       # a predictor's value at 
 s_th = sym("s_model", REAL, r"s_\theta(x_t)")          # a score model's value at x_t
 v_post = sym("V_post", VARIANCE, r"\mathrm{Var}[\epsilon\mid x_t]")
 c_post = sym("c_post", REAL, r"\mathbb{E}[\epsilon\mid x_t]")
+sc_val = sym("score_val", REAL, r"\nabla\log q_t(x_t)")
 
 
 def noise_mean() -> sp.Expr:
@@ -110,19 +111,20 @@ def minimum_part(minimum=None) -> Part:
 
 
 def excess_part() -> Part:
+    root = sp.sqrt(1 - ab)
     return Part(
         title="The excess loss in score form",
-        lhs=r"\epsilon_\theta - \epsilon^*",
-        start=-sp.sqrt(1 - ab) * s_th - noise_mean(),
-        start_rule="a score model s_θ as an ε-predictor: ε_θ = −√(1 − ᾱ_t) s_θ",
+        lhs=r"(\epsilon_\theta - \epsilon^*)^2",
+        start=(-root * s_th + root * sc_val) ** 2,
+        start_rule=("a score model s_θ as an ε-predictor, ε_θ = −√(1 − ᾱ_t) s_θ, and the best "
+                    "one ε* = −√(1 − ᾱ_t) s with s = ∇ log q_t(x_t) (the first part)"),
         cite=cite("Song et al. 2021", "Eq. 7"),
         steps=(
-            Step(-sp.sqrt(1 - ab) * s_th + sp.sqrt(1 - ab) * L.score(),
-                 "the first part: ε* = E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t",
-                 cite("Song et al. 2021", "Eq. 7")),
-            Step(-sp.sqrt(1 - ab) * (s_th - L.score()),
-                 "factor out −√(1 − ᾱ_t): squared, (ε_θ − ε*)² = (1 − ᾱ_t)(s_θ − ∇ log q_t)²",
+            Step((root * (sc_val - s_th)) ** 2, "factor out √(1 − ᾱ_t)",
                  cite("standard", "algebra")),
+            Step((1 - ab) * (s_th - sc_val) ** 2,
+                 "square: the ε-excess is (1 − ᾱ_t) times the squared score error",
+                 cite("Song et al. 2021", "Eq. 7")),
         ),
     )
 

@@ -20,7 +20,7 @@ from ..engine import Derivation, Part, Premise, Step
 from ..notation import x0, xt
 from ..registry import register
 from ._common import cite, gaussian_logpdf
-from ._law import LAW_PREMISE, A, S, W, ab, k, kernel, marginal, posterior_mean, score
+from ._law import LAW_PREMISE, A, S, W, ab, k, kernel, marginal, posterior_mean
 
 NAME = "tweedie-any-law"
 EFRON, ROBBINS = "Efron 2011", "Robbins 1956"
@@ -62,51 +62,35 @@ def pointwise_part() -> Part:
     )
 
 
-def score_part(target=None) -> Part:
+def tweedie_part(kernel_step=None, target=None) -> Part:
     q = marginal()
     mean = posterior_mean(lambda a: a)
-    target = (sp.sqrt(ab) * mean - xt) / (1 - ab) if target is None else target
-    return Part(
-        title="The score of the marginal, any finitely supported law",
-        lhs=r"\nabla\log q_t(x_t)",
-        start=sp.diff(q, xt) / q,
-        start_rule=("∇ log q_t = ∇q_t/q_t with q_t = Σ_k w_k N(x_t; √ᾱ_t a_k, 1 − ᾱ_t), "
-                    "differentiated under the sum (the integral against q_0 = Σ_k w_k δ_{a_k})"),
-        cite=cite(ROBBINS, "§3"),
-        steps=(
-            Step(S(W[k] * (sp.sqrt(ab) * A[k] - xt) / (1 - ab) * kernel(A[k])) / q,
-                 "each kernel's derivative: −(x_t − √ᾱ_t a_k)/(1 − ᾱ_t) N_k",
-                 cite("standard", "derivative of the Gaussian density")),
-            Step((sp.sqrt(ab) * S(W[k] * A[k] * kernel(A[k])) - xt * q) / ((1 - ab) * q),
-                 "split the sum (linearity): √ᾱ_t Σ w_k a_k N_k − x_t Σ w_k N_k",
-                 cite("standard", "linearity of the sum")),
-            Step(target,
-                 "divide by q_t: the posterior weights π_k = w_k N_k/q_t sum to 1 and "
-                 "Σ π_k a_k = E[x_0|x_t]", cite(EFRON, "Eq. 2.8")),
-        ),
-    )
-
-
-def tweedie_part(target=None) -> Part:
-    mean = posterior_mean(lambda a: a)
+    root = sp.sqrt(ab)
+    kernel_step = (sp.sqrt(ab) * A[k] - xt) / (1 - ab) if kernel_step is None else kernel_step
     target = mean if target is None else target
     return Part(
-        title="Tweedie's formula",
+        title="Tweedie's formula, any finitely supported law",
         lhs=r"\big(x_t + (1-\bar\alpha_t)\nabla\log q_t(x_t)\big)/\sqrt{\bar\alpha_t}",
-        start=(xt + (1 - ab) * score()) / sp.sqrt(ab),
-        start_rule="the right-hand side of Tweedie's formula, with the score of q_t",
-        cite=cite(EFRON, "Eq. 2.8"),
+        start=(xt + (1 - ab) * sp.diff(q, xt) / q) / root,
+        start_rule=("the right-hand side of Tweedie's formula with ∇ log q_t = ∇q_t/q_t, "
+                    "q_t = Σ_k w_k N(x_t; √ᾱ_t a_k, 1 − ᾱ_t) differentiated under the sum "
+                    "(the integral against q_0 = Σ_k w_k δ_{a_k})"),
+        cite=cite(ROBBINS, "§3"),
         steps=(
-            Step((xt + (sp.sqrt(ab) * mean - xt)) / sp.sqrt(ab),
-                 "the previous part: (1 − ᾱ_t) ∇ log q_t = √ᾱ_t E[x_0|x_t] − x_t",
-                 cite(ROBBINS, "§3")),
-            Step(target, "x_t cancels: E[x_0|x_t], the posterior mean, for every law",
-                 cite(EFRON, "Eq. 2.8")),
+            Step((xt + (1 - ab) * S(W[k] * kernel_step * kernel(A[k])) / q) / root,
+                 "each kernel's derivative: −(x_t − √ᾱ_t a_k)/(1 − ᾱ_t) N_k",
+                 cite("standard", "derivative of the Gaussian density")),
+            Step((xt + (root * S(W[k] * A[k] * kernel(A[k])) - xt * q) / q) / root,
+                 "split the sum (linearity); 1 − ᾱ_t cancels: √ᾱ_t Σ w_k a_k N_k − x_t Σ w_k N_k",
+                 cite("standard", "linearity of the sum")),
+            Step(target,
+                 "divide by q_t: the posterior weights π_k = w_k N_k/q_t sum to 1, so x_t "
+                 "cancels and Σ π_k a_k = E[x_0|x_t] remains", cite(EFRON, "Eq. 2.8")),
         ),
     )
 
 
-def build(score_target=None, tweedie_target=None) -> Derivation:
+def build(kernel_step=None, tweedie_target=None) -> Derivation:
     return Derivation(
         name=NAME,
         title="Tweedie's formula for an arbitrary data law",
@@ -120,7 +104,7 @@ def build(score_target=None, tweedie_target=None) -> Derivation:
         summary=("The posterior mean of the data is an affine function of the score of the "
                  "noisy marginal, whatever the data law: differentiate under the integral, "
                  "divide by q_t, recognise E[x_0|x_t]."),
-        parts=(pointwise_part(), score_part(score_target), tweedie_part(tweedie_target)),
+        parts=(pointwise_part(), tweedie_part(kernel_step, tweedie_target)),
         definitions={},
     )
 
