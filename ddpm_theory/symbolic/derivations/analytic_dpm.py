@@ -58,7 +58,7 @@ def optimum_part() -> Part:
         start_rule=("the Gaussian KL between N(μ̃_t, β̃_t) and N(μ*, σ_t²), averaged: "
                     "½(log(σ_t²/β̃_t) + (β̃_t + (μ̃_t − μ*)²)/σ_t² − 1), with D the mean of "
                     "(μ̃_t − μ*)² over x_0 and x_t"),
-        cite=cite(BAO, "Eq. 7"),
+        cite=cite(BAO, "Theorem 1"),
         steps=(
             Step((r - 1 - sp.log(r)) / 2 + sp.log(star / BETA_TILDE) / 2,
                  "split log(σ_t²/β̃_t) = log(σ*²/β̃_t) − log(σ*²/σ_t²), σ*² = β̃_t + D",
@@ -99,7 +99,7 @@ def moments_part() -> Part:
             Step(moments(x0_1.xreplace({e1: -root * L.score()}), x0_2.xreplace(
                 {e1: -root * L.score()})),
                  "E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t (score-eps-equivalence)",
-                 cite(BAO, "Lemma 9")),
+                 cite("standard", "the score–ε equivalence (score-eps-equivalence)")),
         ),
     )
 

@@ -60,7 +60,7 @@ def noise_part(target=None) -> Part:
                  "Tweedie (tweedie-any-law): √ᾱ_t E[x_0|x_t] = x_t + (1 − ᾱ_t) ∇ log q_t",
                  cite(EFRON, "Eq. 2.8")),
             Step(target, "x_t cancels: E[ε|x_t] = −√(1 − ᾱ_t) ∇ log q_t(x_t)",
-                 cite("Song et al. 2021", "Eq. 7")),
+                 cite("standard", "algebra")),
         ),
     )
 
@@ -118,13 +118,13 @@ def excess_part() -> Part:
         start=(-root * s_th + root * sc_val) ** 2,
         start_rule=("a score model s_θ as an ε-predictor, ε_θ = −√(1 − ᾱ_t) s_θ, and the best "
                     "one ε* = −√(1 − ᾱ_t) s with s = ∇ log q_t(x_t) (the first part)"),
-        cite=cite("Song et al. 2021", "Eq. 7"),
+        cite=cite(HO, "Eq. 12"),
         steps=(
             Step((root * (sc_val - s_th)) ** 2, "factor out √(1 − ᾱ_t)",
                  cite("standard", "algebra")),
             Step((1 - ab) * (s_th - sc_val) ** 2,
                  "square: the ε-excess is (1 − ᾱ_t) times the squared score error",
-                 cite("Song et al. 2021", "Eq. 7")),
+                 cite("standard", "algebra")),
         ),
     )
 

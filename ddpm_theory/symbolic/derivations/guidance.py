@@ -57,7 +57,7 @@ def bayes_part() -> Part:
                  cite("standard", "Bayes' rule")),
             Step(sp.log(p_cls(y, xt)) + sp.log(p_x(xt)),
                  "log p(y) does not depend on x_t: its gradient vanishes, so ∇ log p(x_t|y) "
-                 "= ∇ log p(x_t) + ∇ log p(y|x_t)", cite(DN, "Eq. 10"),
+                 "= ∇ log p(x_t) + ∇ log p(y|x_t)", cite(DN, "§4.2"),
                  relation=Relation.EQ_CONST, wrt=(xt,)),
         ),
     )
@@ -83,7 +83,7 @@ def gradient_part(target=None) -> Part:
             Step(L.score() + (cond_score(A[1]) - L.score()),
                  "add and subtract ∇ log p(x_t)", cite("standard", "algebra")),
             Step(target, "∇ log p(y = 1|x_t) = ∇ log N_1 − ∇ log p(x_t) (w_1 is constant)",
-                 cite(DN, "Eq. 10")),
+                 cite(DN, "§4.2")),
         ),
     )
 
@@ -103,7 +103,7 @@ def free_part(target=None) -> Part:
                  "collect ∇ log p(x_t)", cite("standard", "algebra")),
             Step(L.score() + gamma * classifier_score(),
                  "the previous part: ∇ log p(x_t|y) − ∇ log p(x_t) = ∇ log p(y|x_t)",
-                 cite(DN, "Eq. 10")),
+                 cite(DN, "§4.2")),
             Step(target, "= ∇ log(p(x_t) p(y|x_t)^γ): the score of p̃ ∝ p(x_t) p(y|x_t)^γ "
                          "(a normaliser has no gradient)", cite(HS, "§3.2")),
         ),
@@ -119,7 +119,7 @@ def build_guidance(gradient_target=None, free_target=None) -> Derivation:
                    r"\nabla\log\big(p(x_t)\,p(y|x_t)^\gamma\big)"),
         premises=(LAW_PREMISE,),
         assumptions=(BAYES,),
-        cites=(cite(DN, "Eq. 10"), cite(HS, "Eq. 6")),
+        cites=(cite(DN, "§4.2"), cite(HS, "Eq. 6")),
         summary=("A classifier's gradient turns an unconditional score into a conditional "
                  "one; classifier-free guidance with weight γ is the score of "
                  "p(x_t) p(y|x_t)^γ."),

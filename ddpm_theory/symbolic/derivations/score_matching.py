@@ -65,7 +65,7 @@ def vincent_part(constant=None) -> Part:
             Step((s_val - L.score()) ** 2 + c2 - L.score() ** 2, "complete the square in s",
                  cite("standard", "completing the square")),
             Step(end, "E[(∇ log q(x_t|x_0))²|x_t] − (∇ log q_t)² does not depend on the model",
-                 cite(VINCENT, "Eq. 11"), relation=Relation.EQ_CONST, wrt=(s_val,)),
+                 cite(VINCENT, "§4.2"), relation=Relation.EQ_CONST, wrt=(s_val,)),
         ),
     )
 
@@ -108,7 +108,7 @@ def eps_part() -> Part:
         steps=(
             Step((1 - ab) * (-eps_theta / sp.sqrt(1 - ab) + eps / sp.sqrt(1 - ab)) ** 2,
                  "∇ log q(x_t|x_0) = −(x_t − √ᾱ_t x_0)/(1 − ᾱ_t) = −ε/√(1 − ᾱ_t)",
-                 cite("Song et al. 2021", "Eq. 7")),
+                 cite("standard", "the score–ε equivalence")),
             Step((eps - eps_theta) ** 2, "(1 − ᾱ_t) cancels: Ho et al.'s ε-loss",
                  cite(HO, "Eq. 14")),
         ),
@@ -124,7 +124,7 @@ def build(vincent_end=None, hyvarinen_end=None) -> Derivation:
                    r"C\ \text{free of}\ \theta"),
         premises=(r"q(x_t|x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}x_0, 1-\bar\alpha_t)",
                   LAW_PREMISE, r"s_\theta\,q \to 0\ \text{at}\ \pm\infty"),
-        cites=(cite(VINCENT, "Eq. 11"), cite(HYVARINEN, "Theorem 1")),
+        cites=(cite(VINCENT, "§4.2"), cite(HYVARINEN, "Theorem 1")),
         summary=("Regressing a model on the conditional score ∇ log q(x_t|x_0) trains it on "
                  "the marginal score ∇ log q_t: the two losses differ by a constant."),
         parts=(vincent_part(vincent_end), hyvarinen_part(hyvarinen_end), eps_part()),

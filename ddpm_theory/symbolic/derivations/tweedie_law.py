@@ -75,7 +75,7 @@ def tweedie_part(kernel_step=None, target=None) -> Part:
         start_rule=("the right-hand side of Tweedie's formula with ∇ log q_t = ∇q_t/q_t, "
                     "q_t = Σ_k w_k N(x_t; √ᾱ_t a_k, 1 − ᾱ_t) differentiated under the sum "
                     "(the integral against q_0 = Σ_k w_k δ_{a_k})"),
-        cite=cite(ROBBINS, "§3"),
+        cite=cite(ROBBINS, "the empirical Bayes posterior mean"),
         steps=(
             Step((xt + (1 - ab) * S(W[k] * kernel_step * kernel(A[k])) / q) / root,
                  "each kernel's derivative: −(x_t − √ᾱ_t a_k)/(1 − ᾱ_t) N_k",
@@ -100,7 +100,7 @@ def build(kernel_step=None, tweedie_target=None) -> Derivation:
         premises=(r"q(x_t|x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}x_0, 1-\bar\alpha_t)",
                   LAW_PREMISE),
         assumptions=(BAYES,),
-        cites=(cite(EFRON, "Eq. 2.8"), cite(ROBBINS, "§3")),
+        cites=(cite(EFRON, "Eq. 2.8"), cite(ROBBINS, "the empirical Bayes posterior mean")),
         summary=("The posterior mean of the data is an affine function of the score of the "
                  "noisy marginal, whatever the data law: differentiate under the integral, "
                  "divide by q_t, recognise E[x_0|x_t]."),
