@@ -1,5 +1,5 @@
 """The score is a scaled posterior mean of the noise, and E[ε|x_t] is the best ε-predictor
-(Ho et al. 2020, Eq. 12; Song et al. 2021, Eq. 7 context; Efron 2011, Eq. 2.8).
+(Ho et al. 2020, Eq. 12; Efron 2011, Eq. 2.8).
 
 * ε = (x_t − √ᾱ_t x_0)/√(1 − ᾱ_t) is a function of (x_0, x_t), so E[ε|x_t] = (x_t −
   √ᾱ_t E[x_0|x_t])/√(1 − ᾱ_t) = −√(1 − ᾱ_t) ∇ log q_t(x_t) by Tweedie (tweedie-any-law);

@@ -1,5 +1,5 @@
-"""Classifier guidance and classifier-free guidance (Dhariwal & Nichol 2021, §4 and Eq. 10
-context; Ho & Salimans 2022, Eq. 6), and when the guided density exists.
+"""Classifier guidance and classifier-free guidance (Dhariwal & Nichol 2021, §4;
+Ho & Salimans 2022, Eq. 6), and when the guided density exists.
 
 * ``classifier-guidance``: Bayes' rule in logs for any densities, log p(x|y) = log p(y|x)
   + log p(x) − log p(y), so ∇ log p(x|y) = ∇ log p(x) + ∇ log p(y|x); its gradient form on
