@@ -243,9 +243,9 @@ def build_claims(weight: sp.Symbol = g_any) -> Derivation:
             steps=(
                 Step((tau + weight * v) / (v * tau), "over a common denominator",
                      cite("standard", "algebra")),
-                Step(sp.Integer(0), "claimed: P ≥ 0 whatever the sign of γ",
-                     cite(HS, "§3.2"), relation=Relation.GE,
-                     gap=(tau + weight * v) / (v * tau), claimed_false=True),
+                Step(sp.Abs((tau + weight * v) / (v * tau)),
+                     "claimed: P ≥ 0 whatever the sign of γ, i.e. P = |P|",
+                     cite(HS, "§3.2"), claimed_false=True),
             ),
         ),),
         definitions={},
