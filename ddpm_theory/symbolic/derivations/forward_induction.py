@@ -169,7 +169,6 @@ def build(var_target: sp.Expr | None = None, b_map: sp.Expr | None = None,
         parts=(base_part(), step_part(var_target, b_map), product_part(),
                unrolled_part(unrolled_var)),
         induction_bases={t: 2},
-        exports={"q_mean_coef": sp.sqrt(alpha_bar), "q_variance": 1 - alpha_bar},
     )
 
 
