@@ -150,23 +150,32 @@ def unrolled_part(T: int = 3) -> Part:
     )
 
 
-def edge_part() -> Part:
-    """β ≡ 0 keeps x_t = x_0; β ≡ 1 makes x_t independent of x_0 (homework 1.1)."""
+def edge_parts() -> tuple[Part, Part]:
+    """β ≡ 0 keeps x_t = x_0; β ≡ 1 makes x_t independent of x_0 (homework 1.1).  The
+    catalogue decides the homework's question 1.1 by these two parts (their titles and
+    their start and end are its formulas)."""
     general = sp.Tuple(sp.sqrt(alpha_bar_product(t)) * x0, 1 - alpha_bar_product(t))
     zero_noise = general.xreplace({alpha_i[k]: 1})
     full_noise = general.xreplace({alpha_i[k]: 0})
-    return Part(
-        title="Edge cases: every β_t = 0, every β_t = 1",
-        lhs=r"(\mathbb{E}[x_t|x_0],\ \mathrm{Var}[x_t|x_0])_{\beta\equiv 0},\ "
-            r"(\mathbb{E}[x_t|x_0],\ \mathrm{Var}[x_t|x_0])_{\beta\equiv 1}",
-        start=sp.Tuple(*zero_noise, *full_noise),
-        start_rule="the marginal with α_k = 1 − β_k = 1 for every k, then with α_k = 0 (t ≥ 1)",
-        cite=cite(HW, "question 1.1"),
-        steps=(
-            Step(sp.Tuple(x0, 0, *full_noise), "∏ 1 = 1: x_t = x_0 with no noise",
-                 cite(HW, "question 1.1")),
-            Step(sp.Tuple(x0, 0, 0, 1),
-                 "∏ 0 = 0 for t ≥ 1: x_t ~ N(0, 1), independent of x_0", cite(HW, "question 1.4")),
+    return (
+        Part(
+            title="Edge case: every β_t = 0",
+            lhs=r"(\mathbb{E}[x_t|x_0],\ \mathrm{Var}[x_t|x_0])",
+            start=zero_noise,
+            start_rule="the marginal with α_k = 1 − β_k = 1 for every k",
+            cite=cite(HW, "question 1.1"),
+            steps=(Step(sp.Tuple(x0, 0), "∏ 1 = 1 (induction on t): x_t = x_0 with no noise",
+                        cite(HW, "question 1.1")),),
+        ),
+        Part(
+            title="Edge case: every β_t = 1",
+            lhs=r"(\mathbb{E}[x_t|x_0],\ \mathrm{Var}[x_t|x_0])",
+            start=full_noise,
+            start_rule="the marginal with α_k = 1 − β_k = 0 for every k (t ≥ 1)",
+            cite=cite(HW, "question 1.1"),
+            steps=(Step(sp.Tuple(0, 1),
+                        "∏ 0 = 0 for t ≥ 1 (induction on t): x_t ~ N(0, 1), independent of x_0",
+                        cite(HW, "question 1.1")),),
         ),
     )
 
@@ -191,7 +200,7 @@ def build(target_mean=None, target_var=None, unrolled_T: int = 3) -> Derivation:
             "A linear step of a Gaussian is Gaussian; by induction the t-step marginal "
             "has mean √ᾱ_t x_0 and variance 1 − ᾱ_t."
         ),
-        parts=(lemma_part(), base, step, unrolled_part(unrolled_T), edge_part()),
+        parts=(lemma_part(), base, step, unrolled_part(unrolled_T), *edge_parts()),
         induction_bases={t: 2},
         exports={
             "q_mean_coef": sp.sqrt(ab),
