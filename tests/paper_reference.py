@@ -141,11 +141,12 @@ def bound_term(paper: Paper, step: Step, x0: np.ndarray, t: np.ndarray, decoder:
     """L_{t−1} per example, summed over D: the KL for t ≥ 2, −log p_θ(x_0|x_1) at t = 1."""
     mu_q, var_q = paper.posterior(x0, step.x_t, t)
     first = np.asarray(t)[:, None] == 1
+    # both branches are formed for every row and one is kept: the other may be ±inf
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = kl_normal_std(mu_q, np.sqrt(var_q), step.mean, np.sqrt(step.var))
-    if decoder == "gaussian":
-        nll = gaussian_nll(x0, step.mean, step.var)
-    else:
-        assert levels is not None
-        nll = discretized_nll(x0, step.mean, step.var, levels)
+        if decoder == "gaussian":
+            nll = gaussian_nll(x0, step.mean, step.var)
+        else:
+            assert levels is not None
+            nll = discretized_nll(x0, step.mean, step.var, levels)
     return np.where(first, nll, kl).sum(1)
