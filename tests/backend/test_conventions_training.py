@@ -275,3 +275,41 @@ def test_last_step_adds_no_noise_and_others_add_sigma_z(variance: str) -> None:
                    "beta_released": paper.beta}[variance][[2, 5, 8]]
     np.testing.assert_allclose(sigma[:, 0] ** 2, want_sigma2, rtol=1e-9)
     assert math.isclose(paper.bt[2], (1 - paper.ab[1]) / (1 - paper.ab[2]) * paper.beta[2])
+
+
+@pytest.mark.parametrize("variance", ["beta", "beta_tilde", "learned_range"])
+def test_respaced_sampler_uses_the_sub_chain_variances(variance: str) -> None:
+    """``sample(ckpt, n, steps=K)``: Algorithm 2 on the K-step sub-chain (Nichol & Dhariwal
+    2021, Sec. 4), replayed here: τ_i = round(1 + (i − 1)(T − 1)/(K − 1)) (half to even),
+    β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} from a hand product of the parent's (1 − β), the model
+    queried at the parent timestep τ_i, σ_i² = β'_i or β̃'_i (learned_range interpolates
+    between their logs). Catches the parent's β_{τ_i} used where β'_i belongs, or the model
+    called with the sub-chain index i instead of τ_i. Fails when the sub-chain is built from
+    the parent's β at the kept steps; when RespacedModel passes t through unchanged.
+    Float32 sampling (the sampler's default dtype): 5 steps of a few float32 roundings each,
+    amplified by ≤ 1/√α'_min ≈ 3: rtol 1e-4, atol 1e-5."""
+    from ddpm_theory.backend.checkpoint import Checkpoint
+    from ddpm_theory.backend.sample import sample
+
+    parent = Schedule.linear(40, 1e-3, 0.1)
+    T, K, n, D = 40, 5, 4, 3
+    learned = variance == "learned_range"
+    ckpt = Checkpoint(Known(learned, variance), GaussianDiffusion(parent, "eps", variance),
+                      None, {"event_shape": [D]}, torch.zeros(0))
+    got = sample(ckpt, n, steps=K, generator=torch.Generator().manual_seed(3))
+    tau = [round(1 + i * (T - 1) / (K - 1)) for i in range(K)]
+    ab, acc = [1.0], 1.0
+    for b in np.linspace(1e-3, 0.1, T):
+        acc *= 1.0 - float(b)
+        ab.append(acc)
+    prev = [0, *tau[:-1]]
+    sub = Paper(np.array([1.0 - ab[tau[i]] / ab[prev[i]] for i in range(K)]))
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn((n, D), generator=g).double().numpy()
+    for i in range(K, 0, -1):
+        z = torch.randn((n, D), generator=g).double().numpy() if i > 1 else 0.0
+        ii = np.full(n, i)
+        out = _known_output(x, np.full(n, tau[i - 1]), learned, variance)
+        step = sub.step(out, x, ii, "eps", variance)
+        x = step.mean + np.sqrt(step.var) * z
+    np.testing.assert_allclose(got.double().numpy(), x, rtol=1e-4, atol=1e-5)
