@@ -226,3 +226,45 @@ def test_get_schedule_by_name_uses_the_published_defaults(family: str, T: int) -
     want = np.array(_reference(family, T))
     got = get_schedule(family, T).betas
     np.testing.assert_allclose(got, want, rtol=_ratio_rtol(want), atol=0)
+
+
+# -- the entry points' defaults --------------------------------------------------------------------
+def _cli_schedule(*argv: str) -> Schedule:
+    import argparse
+
+    from ddpm_theory.cli.train import _schedule, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return _schedule(parser.parse_args(["train", *argv]))
+
+
+def test_default_training_schedule_is_ho_et_al() -> None:
+    """``train()`` without a schedule and ``ddpm-theory train`` without flags use Ho et al.
+    2020's linear β from 1e-4 to 0.02 at T = 1000 (Sec. 4). Catches another default family,
+    T or ends at either entry point. Fails when default_schedule() is cosine(1000); when the
+    CLI's default --T is 100."""
+    from ddpm_theory.backend.train import default_schedule
+
+    want = np.array(_linear_ref(HO_T, HO_BETA_1, HO_BETA_T))
+    for got in (default_schedule(), _cli_schedule()):
+        np.testing.assert_allclose(got.betas, want, rtol=4 * EPS, atol=4 * EPS * HO_BETA_T)
+
+
+@pytest.mark.parametrize("argv, family, T, scaled", [
+    (("--T", "250", "--scale-to-T"), "linear", 250, True),
+    (("--schedule", "quadratic", "--T", "100", "--scale-to-T"), "quadratic", 100, True),
+    (("--schedule", "cosine", "--T", "100"), "cosine", 100, False),
+    (("--schedule", "sigmoid", "--T", "50"), "sigmoid", 50, False),
+])
+def test_cli_schedules_are_the_published_ones(argv: tuple[str, ...], family: str, T: int,
+                                              scaled: bool) -> None:
+    """``ddpm-theory train --schedule NAME --T T [--scale-to-T]`` builds the paper's schedule
+    with the paper's constants (and 1000/T when asked). Fails when the CLI ignores
+    --scale-to-T; when it maps --schedule cosine to another constructor."""
+    k = HO_T / T if scaled else 1.0
+    want = np.array({"linear": lambda: _linear_ref(T, HO_BETA_1 * k, HO_BETA_T * k),
+                     "quadratic": lambda: _quadratic_ref(T, HO_BETA_1 * k, HO_BETA_T * k),
+                     "cosine": lambda: _cosine_ref(T),
+                     "sigmoid": lambda: _sigmoid_ref(T)}[family]())
+    np.testing.assert_allclose(_cli_schedule(*argv).betas, want, rtol=_ratio_rtol(want), atol=0)

@@ -313,3 +313,17 @@ def test_respaced_sampler_uses_the_sub_chain_variances(variance: str) -> None:
         step = sub.step(out, x, ii, "eps", variance)
         x = step.mean + np.sqrt(step.var) * z
     np.testing.assert_allclose(got.double().numpy(), x, rtol=1e-4, atol=1e-5)
+
+
+def test_hybrid_default_lambda_is_nichol_dhariwal() -> None:
+    """L_hybrid = L_simple + λ L_vlb with λ = 0.001 (Nichol & Dhariwal 2021, Sec. 3.1) when no
+    weight is given, in ``training_losses`` and ``train``. Catches another default weight.
+    Fails when training_losses' default vlb_weight is 0.01; when train's is 0.01."""
+    import inspect
+
+    d = GaussianDiffusion(SCHEDULE, "eps", "learned_range")
+    (x0, eps, t), want, _ = _reference("hybrid", "eps", "learned_range", "gaussian", 0.001)
+    got = training_losses(d, Known(True, "learned_range"), torch.from_numpy(x0),
+                          torch.from_numpy(t), torch.from_numpy(eps), loss="hybrid")
+    np.testing.assert_allclose(got.loss.detach().numpy(), want, rtol=1e-9, atol=1e-12)
+    assert inspect.signature(train).parameters["vlb_weight"].default == 0.001
