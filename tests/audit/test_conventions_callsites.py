@@ -249,3 +249,40 @@ def test_gaussian_bayes_terms_match_the_paper(variance: str) -> None:
     np.testing.assert_allclose(got["transitions"], trans, rtol=1e-10)
     assert got["decoder"] == pytest.approx(dec, rel=1e-10)
     assert got["prior"] == pytest.approx(prior, rel=1e-10)
+
+
+@pytest.mark.parametrize("variance", ["beta", "beta_tilde"])
+def test_respaced_audit_uses_the_sub_chain(variance: str) -> None:
+    """``elbo_terms(..., steps=K)`` audits the K-step sub-chain (Nichol & Dhariwal 2021,
+    Sec. 4): β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} from a hand product, τ_i = round(1 + (i − 1)
+    (T − 1)/(K − 1)), the model queried at τ_i, σ_i² = β'_i or β̃'_i; each sub-chain term,
+    L_0 and L_T against the paper with the noise replayed. Catches the parent's β at the
+    kept steps in place of β', or the model called with i instead of τ_i. Fails when the
+    audit's RespacedModel passes t through unchanged; when the audit builds the sub-chain
+    from the parent's β at the kept steps."""
+    T, K, B = 30, 4, 5
+    parent = Schedule.linear(T, 1e-3, 0.2)
+    x0 = _x0(B)
+    rec = elbo_terms(_known_torch(variance), torch.from_numpy(x0), parent, steps=K,
+                     parameterization="eps", variance=variance, decoder="gaussian",
+                     generator=torch.Generator().manual_seed(2), batch_size=10_000,
+                     bayes=False)
+    tau = [round(1 + i * (T - 1) / (K - 1)) for i in range(K)]
+    ab, acc = [1.0], 1.0
+    for b in np.linspace(1e-3, 0.2, T):
+        acc *= 1.0 - float(b)
+        ab.append(acc)
+    prev = [0, *tau[:-1]]
+    sub = Paper(np.array([1.0 - ab[tau[i]] / ab[prev[i]] for i in range(K)]))
+    eps = torch.randn((B * K, D), generator=torch.Generator().manual_seed(2),
+                      dtype=torch.float64).numpy()
+    idx, i = np.repeat(np.arange(B), K), np.tile(np.arange(1, K + 1), B)
+    x_t = sub.q_sample(x0[idx], i, eps)
+    out = _known(x_t, np.array(tau)[i - 1], variance)
+    step = sub.step(out, x_t, i, "eps", variance)
+    per = bound_term(sub, step, x0[idx], i, "gaussian", None).reshape(B, K)
+    assert rec.respaced_timesteps.tolist() == tau
+    np.testing.assert_allclose(rec.transitions, per[:, 1:].mean(0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rec.decoder_term.nats, per[:, 0].mean(), rtol=1e-9)
+    prior = (0.5 * (ab[T] * x0**2 + (1 - ab[T]) - 1 - math.log(1 - ab[T]))).sum(1)
+    np.testing.assert_allclose(rec.prior.nats, prior.mean(), rtol=1e-9)
