@@ -52,7 +52,7 @@ def vincent_part(constant=None) -> Part:
         start=L.posterior_mean(lambda a: (s_val - cond_score(a)) ** 2),
         start_rule=("the DSM integrand averaged over the posterior of x_0 given x_t (the "
                     "outer average over q_t is the same on both sides)"),
-        cite=cite(VINCENT, "§4.2"),
+        cite=cite(VINCENT, "the objectives J_ESM and J_DSM"),
         steps=(
             Step(s_val**2 - 2 * s_val * c1 + c2,
                  "expand the square; linearity: s² − 2 s E[∇ log q(x_t|x_0)|x_t] + "
@@ -61,11 +61,12 @@ def vincent_part(constant=None) -> Part:
                 W[k] * kernel(A[k])) + c2,
                  "E[∇ log q(x_t|x_0)|x_t] = Σ_k π_k ∇N_k/N_k = ∇q_t/q_t: the posterior average "
                  "of the conditional score is the marginal score (tweedie-any-law)",
-                 cite(VINCENT, "Appendix")),
+                 cite(VINCENT, "Appendix, proof that J_ESM and J_DSM are equivalent")),
             Step((s_val - L.score()) ** 2 + c2 - L.score() ** 2, "complete the square in s",
                  cite("standard", "completing the square")),
             Step(end, "E[(∇ log q(x_t|x_0))²|x_t] − (∇ log q_t)² does not depend on the model",
-                 cite(VINCENT, "§4.2"), relation=Relation.EQ_CONST, wrt=(s_val,)),
+                 cite(VINCENT, "the objectives J_ESM and J_DSM"), relation=Relation.EQ_CONST,
+                 wrt=(s_val,)),
         ),
     )
 
@@ -124,7 +125,7 @@ def build(vincent_end=None, hyvarinen_end=None) -> Derivation:
                    r"C\ \text{free of}\ \theta"),
         premises=(r"q(x_t|x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}x_0, 1-\bar\alpha_t)",
                   LAW_PREMISE, r"s_\theta\,q \to 0\ \text{at}\ \pm\infty"),
-        cites=(cite(VINCENT, "§4.2"), cite(HYVARINEN, "Theorem 1")),
+        cites=(cite(VINCENT, "the objectives J_ESM and J_DSM"), cite(HYVARINEN, "Theorem 1")),
         summary=("Regressing a model on the conditional score ∇ log q(x_t|x_0) trains it on "
                  "the marginal score ∇ log q_t: the two losses differ by a constant."),
         parts=(vincent_part(vincent_end), hyvarinen_part(hyvarinen_end), eps_part()),
