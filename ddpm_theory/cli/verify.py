@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 extra = f" ({s.n_distinct} distinct points of {s.n_points}"
                 extra += f"; assuming {', '.join(s.assumes)}" if s.assumes else ""
                 extra += f"; lemma {', '.join(s.lemmas)}" if s.lemmas else ""
-                print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: "
+                print(f"    [{s.status.value:<8}] {plain(s.part)} / step {s.index + 1}: "
                       f"{plain(s.rule)[:70]}{extra})")
         if user is not None and not res.ok:
             from ..testing import failure_report

@@ -49,10 +49,10 @@ def univariate_part(target=None) -> Part:
         steps=(
             Step(GaussE(sp.log(v2 / v1) / 2 - (x - m1) ** 2 / (2 * v1)
                         + (x - m2) ** 2 / (2 * v2), x, m1, v1),
-                 "the 2π terms cancel; log √(v_2/v_1) = ½ log(v_2/v_1)",
+                 "the 2π terms cancel; $log √(v_2/v_1) = ½ log(v_2/v_1)$",
                  cite("standard", "log of a Gaussian density")),
             Step(sp.log(v2 / v1) / 2 - sp.Rational(1, 2) + (v1 + (m1 - m2) ** 2) / (2 * v2),
-                 "Gaussian moments: E[(x − m_1)²] = v_1 and E[(x − m_2)²] = v_1 + (m_1 − m_2)²",
+                 "Gaussian moments: $E[(x − m_1)²] = v_1$ and $E[(x − m_2)²] = v_1 + (m_1 − m_2)²$",
                  cite("standard", "moments of a Gaussian")),
             Step(target, "collect the ½", cite("Cover & Thomas 2006", "§8.4")),
         ),
@@ -176,8 +176,8 @@ def nonnegativity_parts() -> tuple[Part, Part]:
             cite=cite("Cover & Thomas 2006", "Thm. 2.6.3"),
             steps=(
                 Step(split,
-                     "with r = v_1/v_2: ½ log(v_2/v_1) = −½ log r and v_1/v_2 = r, so "
-                     "KL = (m_1 − m_2)²/(2 v_2) + ½ (r − 1 − log r)",
+                     "with $r = v_1/v_2$: $½ log(v_2/v_1) = −½ log r$, so "
+                     "$KL = (m_1 − m_2)²/(2 v_2) + ½ (r − 1 − log r)$",
                      cite("standard", "log of a quotient")),
                 Step(sp.Integer(0),
                      "a square over a positive variance, plus the non-negative function above; "

@@ -42,8 +42,8 @@ def build() -> Derivation:
                 start_rule="log is concave on (0, ∞): (log u)'' = −1/u² < 0",
                 cite=cite("standard", "tangent line of a concave function"),
                 steps=(
-                    Step(tangent, "the tangent line at u = 1: log 1 + (log)'(1)·(u − 1), "
-                                  "with (log)'(1) = 1/1 = 1; the gap is ≥ 0 because (log)'' < 0",
+                    Step(tangent, "the tangent line at $u = 1$: $log 1 + (log)'(1)·(u − 1)$, with "
+                                  "$(log)'(1) = 1/1 = 1$; the gap is ≥ 0 because $(log)'' < 0$",
                          cite("standard", "tangent line of a concave function"),
                          relation=Relation.LE, gap=tangent - sp.log(u),
                          certificate=TangentLine(sp.Lambda(_s, sp.log(_s)), sp.Integer(1), u)),

@@ -66,7 +66,7 @@ def bayes_part() -> Part:
         steps=(
             Step(qA0, "Markov property: given x_{t−1}, x_t does not depend on x_0",
                  cite(HO, "Eq. 2")),
-            Step(qJ / qB, "chain rule: q(x_{t−1}, x_t|x_0) = q(x_t|x_{t−1}, x_0) q(x_{t−1}|x_0)",
+            Step(qJ / qB, "chain rule: $q(x_{t−1}, x_t|x_0) = q(x_t|x_{t−1}, x_0) q(x_{t−1}|x_0)$",
                  cite("standard", "product rule")),
             Step(qC * qD / qB,
                  "chain rule the other way: q(x_{t−1}, x_t|x_0) = q(x_{t−1}|x_t, x_0) q(x_t|x_0)",
@@ -96,12 +96,12 @@ def square_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
                  cite("standard", "expanding a quadratic"),
                  relation=Relation.EQ_CONST, wrt=(xtm1,)),
             Step(-A / 2 * (xtm1 - B / A) ** 2,
-                 "complete the square: −A/2 x² + B x = −A/2 (x − B/A)² + B²/(2A)",
+                 "complete the square: $−A/2 x² + B x = −A/2 (x − B/A)² + B²/(2A)$",
                  cite("standard", "completing the square"),
                  relation=Relation.EQ_CONST, wrt=(xtm1,)),
             Step(-((xtm1 - mu_target) ** 2) / (2 * var_target),
-                 "1/A = (1 − ᾱ_{t−1}) β_t / (1 − ᾱ_t) = β̃_t and B/A = μ̃_t, using "
-                 "α_t(1 − ᾱ_{t−1}) + β_t = 1 − ᾱ_t",
+                 "$1/A = (1 − ᾱ_{t−1}) β_t / (1 − ᾱ_t) = β̃_t$ and $B/A = μ̃_t$, using "
+                 "$α_t(1 − ᾱ_{t−1}) + β_t = 1 − ᾱ_t$",
                  cite(HO, "Eq. 7")),
             Step(gaussian_logpdf(xtm1, mu_target, var_target),
                  "a density whose log is −(x − μ̃)²/(2β̃) + const is N(μ̃, β̃): add the "
@@ -145,7 +145,8 @@ def eps_part(mu_target: sp.Expr, mu_eps_target: sp.Expr) -> Part:
         title="The ε-form of the posterior mean",
         lhs=r"\tilde\mu_t\big(x_t, x_0(x_t, \epsilon)\big)",
         start=mu_target.xreplace({x0: x0_of_eps}),
-        start_rule="substitute x_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t, from x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε",
+        start_rule=("substitute $x_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t$, from "
+                    "$x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε$"),
         cite=cite(HO, "Eq. 4 and §3.2"),
         steps=(
             Step((c0 / sp.sqrt(alpha_bar) + ct) * xt
@@ -154,11 +155,11 @@ def eps_part(mu_target: sp.Expr, mu_eps_target: sp.Expr) -> Part:
             Step((beta / sp.sqrt(alpha) + sp.sqrt(alpha) * (1 - alpha_bar_prev))
                  / (1 - alpha_bar) * xt
                  - beta / (sp.sqrt(alpha) * sp.sqrt(1 - alpha_bar)) * eps,
-                 "√ᾱ_{t−1}/√ᾱ_t = 1/√α_t, and √(1 − ᾱ_t)/(1 − ᾱ_t) = 1/√(1 − ᾱ_t)",
+                 "$√ᾱ_{t−1}/√ᾱ_t = 1/√α_t$, and $√(1 − ᾱ_t)/(1 − ᾱ_t) = 1/√(1 − ᾱ_t)$",
                  cite(HO, "Eq. 4")),
             Step(mu_eps_target,
-                 "β_t/√α_t + √α_t(1 − ᾱ_{t−1}) = (β_t + α_t − ᾱ_t)/√α_t = (1 − ᾱ_t)/√α_t, "
-                 "since β_t + α_t = 1", cite(HO, "Eq. 11")),
+                 "$β_t/√α_t + √α_t(1 − ᾱ_{t−1}) = (β_t + α_t − ᾱ_t)/√α_t = (1 − ᾱ_t)/√α_t$, "
+                 "since $β_t + α_t = 1$", cite(HO, "Eq. 11")),
         ),
     )
 
