@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         selected = args.names or registry.names()
-        for name in ([] if user is not None else selected):
-            registry.get(name)  # unknown names fail before any work
+        if user is None:  # unknown names fail before any work; workers build in parallel
+            registry.check_names(selected)
     except registry.UnknownDerivationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
