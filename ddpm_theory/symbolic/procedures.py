@@ -360,7 +360,14 @@ def _generic_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict]:
 
 
 def _rational_zero(expr: sp.Expr, relations: list[sp.Expr]) -> tuple[bool, sp.Expr, str]:
-    num, _ = sp.fraction(sp.cancel(sp.together(expr)))
+    together = sp.together(expr)
+    # Zero without the gcd: expr = N/D with D ≠ 0, so an N that expands to 0 proves it (and
+    # then the cancelled numerator, N over a common factor, is 0 too: the same verdict).
+    if sp.expand(sp.fraction(together)[0]) == 0:
+        return True, sp.Integer(0), "rational"
+    # Otherwise cancel first: the remainder reported, and reduced modulo the relations,
+    # is the numerator in lowest terms.
+    num, _ = sp.fraction(sp.cancel(together))
     num = sp.expand(num)
     if num == 0:
         return True, sp.Integer(0), "rational"
