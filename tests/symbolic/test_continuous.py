@@ -10,7 +10,7 @@ import sympy as sp
 
 from ddpm_theory.symbolic import registry
 from ddpm_theory.symbolic.derivations import continuous as C
-from ddpm_theory.symbolic.engine import Status, Step
+from ddpm_theory.symbolic.engine import Status
 
 
 def test_continuous_time_verifies():
@@ -37,7 +37,7 @@ def _with_last_step(part, expr):
 
 
 def test_invariance_rejects_a_path_dependent_answer():
-    part = C.invariance_parts()[1]
+    part = C.invariance_parts()[0]
     # the closed form with the *linear* path's midpoint SNR instead of an end point
     wrong = part.steps[-1].expr.subs(sp.exp(-C.g0), sp.exp(-C.g0 - C.g1 / 2))
     bad = dataclasses.replace(registry.get("continuous-time"),
@@ -47,8 +47,9 @@ def test_invariance_rejects_a_path_dependent_answer():
 
 def test_learned_schedule_rejects_sigmoid_of_plus_gamma():
     part = C.learned_schedule_part()
-    bad_part = dataclasses.replace(part, steps=(Step(1 / (1 + sp.exp(-C.gamma)), "slip"),))
-    bad = dataclasses.replace(registry.get("continuous-time"), parts=(bad_part,))
+    slip = sp.Tuple(1 / (1 + sp.exp(-C.gamma)), 1 / (1 + sp.exp(-C.gamma)))
+    bad = dataclasses.replace(registry.get("continuous-time"),
+                              parts=(_with_last_step(part, slip),))
     assert bad.verify().status is Status.FAILED
 
 

@@ -62,7 +62,8 @@ def weight_limit_part(target=None) -> Part:
             Step(target, "definition of the derivative: the limit is −½ SNR′(t)",
                  cite(KVDM, "Eq. 15")),
             Step(sp.diff(log_snr_quadratic(t), t) * snr(t) / 2,
-                 "SNR = exp(−γ) ⇒ −½ SNR′ = ½ γ′ exp(−γ) > 0 for an increasing γ"),
+                 "SNR = exp(−γ) ⇒ −½ SNR′ = ½ γ′ exp(−γ) > 0 for an increasing γ",
+                 cite("standard", "chain rule")),
         ),
     )
 
@@ -78,22 +79,32 @@ def remainder_part() -> Part:
                     "limit means the error is O(h), so T steps of size O(h²) sum to O(1/T) "
                     "and the Riemann sum tends to the integral"),
         cite=cite(KVDM, "§4.2"),
-        steps=(Step(d2 / 4, "second-order Taylor term: ¼ SNR″(t), finite on [0, 1]"),),
+        steps=(
+            Step(sp.Limit((snr(t - h) - snr(t) + h * sp.diff(snr(t), t)) / (2 * h**2), h, 0),
+                 "common denominator 2h²", cite("standard", "algebra")),
+            Step(sp.Limit((sp.diff(snr(t), t) - sp.diff(snr(t), t).subs(t, t - h)) / (4 * h),
+                          h, 0),
+                 "L'Hôpital's rule in h (numerator and denominator vanish at h = 0)",
+                 cite("standard", "L'Hôpital's rule")),
+            Step(d2 / 4, "the difference quotient of SNR′: ¼ SNR″(t), finite on [0, 1]; the "
+                         "explicit bound on the summed error is continuous-time-remainder",
+                 cite("standard", "definition of the derivative")),
+        ),
     )
 
 
-def invariance_parts() -> tuple[Part, Part]:
+def invariance_parts() -> tuple[Part, ...]:
+    """The log-SNR-linear path; every path of a one-parameter family with the same ends
+    is the derivation ``vdm-snr-invariance``."""
+
     def lin(u):
         return g0 + g1 * u
-
-    def sq(u):
-        return g0 + g1 * u**2
 
     lo, hi = sp.exp(-(g0 + g1)), sp.exp(-g0)  # SNR(1) and SNR(0): the same for both paths
     antiderivative = sp.integrate(error_profile(v), v)
     closed = (antiderivative.subs(v, hi) - antiderivative.subs(v, lo)) / 2
     parts = []
-    for label, gam in (("linear", lin), ("quadratic", sq)):
+    for label, gam in (("linear", lin),):
         s_t = snr(t, gam)
         parts.append(Part(
             title=f"Only the end points matter: a {label} log-SNR",
@@ -107,21 +118,28 @@ def invariance_parts() -> tuple[Part, Part]:
                 Step(sp.Integral(error_profile(v) / 2, (v, lo, hi)),
                      "change of variables v = SNR(t), dv = SNR′(t) dt; the bounds swap",
                      cite(KVDM, "§5.1")),
-                Step(closed, "integrate: a function of SNR(0) and SNR(1) alone"),
+                Step(closed, "integrate: a function of SNR(0) and SNR(1) alone",
+                     cite(KVDM, "§5.1")),
             ),
         ))
-    return parts[0], parts[1]
+    return tuple(parts)
 
 
 def learned_schedule_part() -> Part:
     snr_g = sp.exp(-gamma)
     return Part(
-        title="The learned schedule: SNR = exp(−γ) gives ᾱ = sigmoid(−γ)",
-        lhs=r"\bar\alpha",
-        start=snr_g / (1 + snr_g),
+        title="The learned schedule: SNR = exp(−γ) gives ᾱ = sigmoid(−γ), σ² = sigmoid(γ)",
+        lhs=r"(\bar\alpha,\ 1-\bar\alpha)",
+        start=sp.Tuple(snr_g / (1 + snr_g), 1 - snr_g / (1 + snr_g)),
         start_rule="solve SNR = ᾱ/(1 − ᾱ) for ᾱ: ᾱ = SNR/(1 + SNR)",
         cite=cite(KVDM, "§3"),
-        steps=(Step(1 / (1 + sp.exp(gamma)), "divide by exp(−γ): 1/(1 + e^γ) = sigmoid(−γ)"),),
+        steps=(
+            Step(sp.Tuple(snr_g / (1 + snr_g), 1 / (1 + snr_g)),
+                 "1 − SNR/(1 + SNR) = 1/(1 + SNR)", cite("standard", "algebra")),
+            Step(sp.Tuple(1 / (1 + sp.exp(gamma)), 1 / (1 + sp.exp(-gamma))),
+                 "multiply the first by e^γ/e^γ: 1/(1 + e^γ) = sigmoid(−γ); the second is "
+                 "sigmoid(γ) = σ² (variance preserving)", cite(KVDM, "Eq. 3")),
+        ),
     )
 
 

@@ -19,7 +19,7 @@ from ..expectation import GaussE
 from ..notation import alpha, alpha_bar, alpha_bar_prev, beta, m1, m2, sym, v1, v2, x0, x0_hat, xt
 from ..registry import register
 from ._common import HO, cite, gaussian_logpdf
-from .likelihood import RESPACED, abs3, beta_prime
+from .likelihood import BP3, RESPACED, abs3, beta_prime
 
 NAME = "strided-chain-bound"
 ND = "Nichol & Dhariwal 2021"
@@ -32,8 +32,6 @@ K = sym("K_kept", TIMESTEP, "K")
 j = sp.Symbol("j", integer=True, positive=True)
 SNR_TAU = sp.IndexedBase(sym("snr_tau", POSITIVE, r"\mathrm{SNR}_\tau"))
 y = sym("y_strided", REAL, r"x_{\tau_K}")
-#: β'_1, β'_2, β'_3 as symbols, defined from the kept ᾱ's (so the product stays visible)
-BP3 = tuple(sym(f"beta_resp_{k}", UNIT_OPEN, rf"\beta'_{k}") for k in (1, 2, 3))
 
 
 def snr(ab: sp.Expr) -> sp.Expr:
