@@ -48,7 +48,7 @@ def _posterior() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     from .. import registry
 
     post = registry.get("bayes-posterior").exports
-    return tuple(_respaced(post[k]) for k in (  # type: ignore[return-value]
+    return tuple(_respaced(post[k]) for k in (
         "posterior_mean_coef_x0", "posterior_mean_coef_xt", "posterior_variance"))
 
 
