@@ -67,7 +67,7 @@ def interval_part(upper: sp.Expr | None = None) -> Part:
     bound2 = h * g1 * snr(a) * INCREMENT / 2
     upper = h * SUP * INCREMENT / 2 if upper is None else upper
     return Part(
-        title="One step: the remainder lies between 0 and ½h·sup|SNR′|·(E(b) − E(a))",
+        title="One step: an upper bound with an explicit constant",
         lhs=r"r = \tfrac12(\mathrm{SNR}(a)-\mathrm{SNR}(b))E(b) - \tfrac12\int_a^b "
             r"-\mathrm{SNR}'(u)E(u)\,du",
         start=(snr(a) - snr(b)) * err(b) / 2

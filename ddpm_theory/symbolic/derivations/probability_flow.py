@@ -62,7 +62,7 @@ V_EXPLICIT = -BETA * x / 2 + BETA * (x - MEAN) / (2 * VAR)
 
 def moments_part() -> Part:
     return Part(
-        title="The moments of the marginal solve m′ = −½βm, V′ = β(1 − V)",
+        title="The moments of the marginal solve m′ = −βm/2, V′ = β(1 − V)",
         lhs=r"(m_t',\ V_t')",
         start=sp.Tuple(sp.diff(MEAN, tau), sp.diff(VAR, tau)),
         start_rule=("m_t = √ᾱ(t) μ and V_t = ᾱ(t)s² + 1 − ᾱ(t) with ᾱ(t) = exp(−∫_0^t β), "
