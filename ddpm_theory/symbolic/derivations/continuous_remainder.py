@@ -78,10 +78,9 @@ def interval_part(upper: sp.Expr | None = None) -> Part:
         steps=(
             Step(r, "SNR(a) − SNR(b) = ∫_a^b −SNR′(u) du, and E(b) − E(u) = (b − u)(e_1 + "
                     "e_2(b + u))", cite("standard", "fundamental theorem of calculus")),
-            Step(bound1 - sp.Integral(NEG_DSNR * (u - a) * (e1 + e2 * (u + a)), (u, a, b)) / 2,
-                 "E(b) − E(u) = (E(b) − E(a)) − (E(u) − E(a)), and ∫_a^b −SNR′ = SNR(a) − "
-                 "SNR(b)", cite("standard", "linearity of the integral")),
-            Step(bound1, "drop ∫ −SNR′·(E(u) − E(a)) ≥ 0: E increases, SNR decreases",
+            Step(bound1, "E(b) − E(u) = (E(b) − E(a)) − (E(u) − E(a)) and ∫_a^b −SNR′ = "
+                 "SNR(a) − SNR(b); the dropped ½∫ −SNR′·(E(u) − E(a)) is ≥ 0 (E increases, "
+                 "SNR decreases)",
                  cite("standard", "monotonicity of the integral"), relation=Relation.LE,
                  gap=sp.Integral(NEG_DSNR * (u - a) * (e1 + e2 * (u + a)), (u, a, b)) / 2),
             Step(bound2, "SNR(a) − SNR(a + h) ≤ h γ_1 SNR(a): with u = SNR(b)/SNR(a) = "

@@ -109,11 +109,8 @@ def pde_part(v: sp.Expr | None = None) -> Part:
             Step(sp.diff(P, tau) + sp.diff(P * v, x),
                  "½g²∂_x²p = ∂_x(½g² p ∂_x log p): the diffusion term joins the drift as "
                  "−½g²∂_x log p, the probability-flow velocity", cite(SONG, "Eq. 13")),
-            Step(P * (sp.diff(LOGP, tau) + v * sp.diff(LOGP, x) + sp.diff(v, x)),
-                 "∂_t p = p ∂_t log p and ∂_x(pv) = p(v ∂_x log p + ∂_x v)",
-                 cite("standard", "product rule")),
-            Step(P * bracket, "collect in powers of x − m_t",
-                 cite("standard", "algebra")),
+            Step(P * bracket, "∂_t p = p ∂_t log p and ∂_x(pv) = p(v ∂_x log p + ∂_x v); "
+                 "collect in powers of x − m_t", cite("standard", "product rule")),
             Step(sp.Integer(0), "both brackets vanish by the moment equations: "
                  "∂_t p_t = −∂_x(p_t v), so the ODE's solution has the marginals p_t",
                  cite(SONG, "App. D.1")),

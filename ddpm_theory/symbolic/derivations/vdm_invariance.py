@@ -7,8 +7,7 @@ the error ‖x − x̂_0‖² -- is a function of v alone.  (ii) With the error 
 v = SNR(t), the change of variables v = SNR(t) turns −½∫_0^1 SNR′(t) E(SNR(t)) dt into
 ½∫_{SNR(1)}^{SNR(0)} E(v) dv.  The engine checks (ii) for a whole one-parameter family of
 paths SNR_λ(t) = S_1 + Δ(1 − t)(1 + λt), λ ∈ (0, 1), decreasing from SNR(0) = S_1 + Δ to
-SNR(1) = S_1: the value is the same closed form in SNR(0), SNR(1) for every λ (the
-log-SNR-linear path is checked in ``continuous-time``).
+SNR(1) = S_1: the value is the same closed form in SNR(0), SNR(1) for every λ.
 """
 
 from __future__ import annotations
