@@ -5,15 +5,15 @@ The x_0-weighted diffusion term of a T-step chain on [0, 1] (t_i = i/T, h = 1/T)
 ½∫_0^1 −SNR′(t) E(t) dt (Kingma et al. 2021, Eq. 15).  For a decreasing SNR and an
 increasing E the remainder R_T (sum minus integral) satisfies
 
-    0 ≤ R_T ≤ (1/(2T)) · sup|SNR′| · (E(1) − E(0)),
+    0 ≤ R_T ≤ (1/(2T)) · sup |SNR′| · (E(1) − E(0)),
 
 shown step by step on one interval [a, a + h] -- the remainder is an integral of a
 non-negative function, bounded by ½(SNR(a) − SNR(a + h))(E(a + h) − E(a)), then by
-½h·sup|SNR′|·(E(a + h) − E(a)) through e^{−x} ≥ 1 − x (the lemma ``log-inequality``) --
+½h · sup |SNR′| · (E(a + h) − E(a)) through e^{−x} ≥ 1 − x (the lemma ``log-inequality``) --
 and summed over the T intervals, where the increments of E telescope.  Every inequality
 is a checked step with its certificate.  The engine checks a concrete family with
 symbolic coefficients: log-SNR linear, SNR(t) = SNR(0) e^{−γ_1 t} (γ_1 > 0), and E quadratic
-with positive slope, E(t) = e_0 + e_1 t + e_2 t² (e_1, e_2 > 0), so sup|SNR′| =
+with positive slope, E(t) = e_0 + e_1 t + e_2 t² (e_1, e_2 > 0), so sup |SNR′| =
 γ_1 SNR(0).
 """
 
@@ -61,7 +61,7 @@ SUP = g1 * s0                                            # sup_{[0,1]} |SNR′| 
 
 
 def interval_part(upper: sp.Expr | None = None) -> Part:
-    """One interval: 0 ≤ r ≤ ½h·sup|SNR′|·(E(b) − E(a)); ``upper`` plants slips."""
+    """One interval: 0 ≤ r ≤ ½h · sup |SNR′| · (E(b) − E(a)); ``upper`` plants slips."""
     r = sp.Integral(NEG_DSNR * (b - u) * (e1 + e2 * (b + u)), (u, a, b)) / 2
     bound1 = (snr(a) - snr(b)) * INCREMENT / 2
     bound2 = h * g1 * snr(a) * INCREMENT / 2
