@@ -4,7 +4,8 @@
     q_σ(x_{t−1}|x_t, x_0) = N(√ᾱ_{t−1} x_0 + √(1 − ᾱ_{t−1} − σ_t²)(x_t − √ᾱ_t x_0)/
     √(1 − ᾱ_t), σ_t²) (Eq. 7) keeps q_σ(x_{t−1}|x_0) = N(√ᾱ_{t−1} x_0, 1 − ᾱ_{t−1})
     for every σ_t (Lemma 1): by the characteristic function, applying the linear-Gaussian
-    lemma of ``forward-marginal``, and again by Gaussian moments.
+    lemma (``linear-gaussian-step``, the lemma part of ``forward-marginal``), and again by
+    Gaussian moments.
 ``ddim-sampler``
     σ_t² = β̃_t is a member of the family and gives DDPM's posterior (Ho et al. 2020,
     Eq. 7) and DDPM's sampling step (Eq. 11); with x_0 replaced by x̂_0 the mean is
@@ -37,6 +38,7 @@ from ..notation import (
 )
 from ..registry import register
 from ._common import HO, cite, gaussian_log_cf
+from .forward import LEMMA_NAME
 from .forward import a as lin_a
 from .forward import b as lin_b
 from .forward import m as lin_m
@@ -45,7 +47,7 @@ from .forward import v as lin_v
 
 MARGINALS, SAMPLER = "ddim-marginals", "ddim-sampler"
 DDIM = "Song, Meng & Ermon 2021"
-LINEAR_LEMMA = ("forward-marginal", "Lemma: a linear Gaussian step")
+LINEAR_LEMMA = (LEMMA_NAME, "Lemma: a linear Gaussian step")
 
 rho = sym("rho_ddim", UNIT_OPEN, r"\rho_t")
 #: σ_t² of the family, ρ_t ∈ (0, 1) of the admissible range (0, 1 − ᾱ_{t−1})
