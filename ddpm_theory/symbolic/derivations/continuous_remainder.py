@@ -143,9 +143,9 @@ def build(upper: sp.Expr | None = None, sum_target: sp.Expr | None = None) -> De
                   r"t_i = i/T,\ h = 1/T;\ \text{checked for } \mathrm{SNR} = \mathrm{SNR}(0)"
                   r"e^{-\gamma_1 t},\ E = e_0 + e_1t + e_2t^2"),
         cites=(cite(KVDM, "Eq. 15, §4.2"),),
-        summary=("The discrete bound exceeds its continuous limit by at most C/T with an "
-                 "explicit constant C = ½ sup|SNR′| (E(1) − E(0)): more steps give a lower "
-                 "(better) bound, and the gap closes at rate 1/T."),
+        summary=("The T-step term never lies below its continuous limit and exceeds it by "
+                 "at most C/T, with the explicit constant C = ½ sup|SNR′| (E(1) − E(0)): "
+                 "the gap closes at rate 1/T."),
         parts=(lower_part(), interval_part(upper), sum_part(sum_target)),
         definitions={},
         induction_bases={n: 1},
