@@ -28,6 +28,7 @@ from ddpm_theory.numeric.acceptance import (
     ks_power_lower_bound,
     per_run_alpha,
     rejection_probability,
+    skew_corrected_bounds,
     z_threshold,
 )
 from ddpm_theory.numeric.estimators import (
@@ -38,6 +39,8 @@ from ddpm_theory.numeric.estimators import (
     monte_carlo,
     quadratic_controls,
     rqmc,
+    sample_mean,
+    sample_skewness,
 )
 from ddpm_theory.numeric.gaussian import (
     diag_normal_entropy,
@@ -86,5 +89,8 @@ __all__ = [
     "quadratic_controls",
     "rejection_probability",
     "rqmc",
+    "sample_mean",
+    "sample_skewness",
+    "skew_corrected_bounds",
     "z_threshold",
 ]
