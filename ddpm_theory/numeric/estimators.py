@@ -9,11 +9,14 @@ its conditioning, so this single base measure covers the project's needs.
 Methods
 -------
 * :func:`monte_carlo` -- plain Monte-Carlo; SE = sample sd / sqrt(n)
-  (Owen, *Monte Carlo theory, methods and examples*, 2013, ch. 2).
+  (Owen, *Monte Carlo theory, methods and examples*, 2013, ch. 2), with the sample
+  skewness of the integrand values for the skewness-corrected acceptance rule
+  (:func:`sample_mean` does the same for summands computed elsewhere).
 * :func:`control_variate` -- regression control variates with known means
   (Owen 2013, section 8.9; Glasserman, *Monte Carlo Methods in Financial
   Engineering*, 2004, section 4.1).  SE from the residual variance with
-  ``n - k - 1`` degrees of freedom.  :func:`quadratic_controls` gives the
+  ``n - k - 1`` degrees of freedom (and the residuals' sample skewness: the
+  intercept is the mean of ``y - G b``).  :func:`quadratic_controls` gives the
   centred degree-<=2 monomials of ``z``; their means are zero, and a Gaussian
   log-density ratio is a quadratic in ``z``, so a Gaussian KL is estimated with
   zero residual (docs/verification.md rule 3).

@@ -106,14 +106,24 @@ def _draw(law: Law, tilt: Tilt, size: int, rng: np.random.Generator) -> np.ndarr
     return np.concatenate(out)[:size]
 
 
-Rule = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
-"""``rejects(mean, stderr, skewness, n)`` -> bool array, one entry per replicate."""
+Rule = Callable[[np.ndarray], np.ndarray]
+"""``rejects(z)``: ``z`` the (replicates, n) standard-normal draws -> bool per replicate."""
 
 
-def false_alarm_rate(law: Law, n: int, rule: Rule, levels: list[float], reps: int,
+def mean_moments(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``y``: the mean, its SE (sample sd / sqrt n) and the sample skewness,
+    as :func:`ddpm_theory.numeric.sample_mean` computes them."""
+    n = y.shape[1]
+    mean = y.mean(1)
+    d = y - mean[:, None]
+    m2, m3 = np.mean(d * d, 1), np.mean(d * d * d, 1)
+    return mean, np.sqrt(m2 / (n - 1)), m3 / m2**1.5
+
+
+def false_alarm_rate(law: Law, n: int, rejects: Rule, levels: list[float], reps: int,
                      rng: np.random.Generator, chunk: int = 50) -> tuple[float, float]:
-    """(rate, its standard error) of ``rule`` on n summands of ``law``, by importance
-    sampling from the tilts at studentised levels ``levels`` (both signs), ``reps``
+    """(rate, its standard error) of ``rejects`` on n draws, by importance sampling from
+    the tilts of ``law`` at studentised levels ``levels`` (both signs), ``reps``
     replicates split equally over them."""
     tilts = [tilt_for(law, s * x, n) for x in levels for s in (-1.0, 1.0)]
     per = max(reps // len(tilts), 1)
@@ -121,14 +131,10 @@ def false_alarm_rate(law: Law, n: int, rule: Rule, levels: list[float], reps: in
     for tilt in tilts:
         for start in range(0, per, chunk):
             k = min(chunk, per - start)
-            y = law.y(_draw(law, tilt, k * n, rng).reshape(k, n))
-            s1, s2 = y.sum(1), (y * y).sum(1)
-            lr = np.stack([t.log_ratio(s1, s2, n) for t in tilts])
+            z = _draw(law, tilt, k * n, rng).reshape(k, n)
+            y = law.y(z)
+            lr = np.stack([t.log_ratio(y.sum(1), (y * y).sum(1), n) for t in tilts])
             w = np.exp(-(logsumexp(lr, axis=0) - math.log(len(tilts))))
-            mean = s1 / n
-            d = y - mean[:, None]
-            m2, m3 = np.mean(d * d, 1), np.mean(d * d * d, 1)
-            se = np.sqrt(m2 * n / (n - 1) / n)
-            weights.append(np.where(rule(mean, se, m3 / m2**1.5, n), w, 0.0))
+            weights.append(np.where(rejects(z), w, 0.0))
     allw = np.concatenate(weights)
     return float(allw.mean()), float(allw.std(ddof=1) / math.sqrt(allw.size))

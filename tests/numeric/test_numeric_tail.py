@@ -22,7 +22,7 @@ import pytest
 from numeric_helpers import replications
 from scipy import stats
 from scipy.special import gammaln, logsumexp
-from skew_tail import Law, false_alarm_rate
+from skew_tail import Law, false_alarm_rate, mean_moments
 
 from ddpm_theory.numeric import (
     gof_test,
@@ -130,12 +130,13 @@ def test_sample_se_on_a_gaussian_integrand_is_t(n: int, k: int, lo: float, hi: f
 
 
 def _sample_se_rule(law: Law, z: float, corrected: bool):
-    """The library's rule on replicate (mean, SE, skewness) arrays: normal or corrected."""
-    def rejects(mean: np.ndarray, se: np.ndarray, g: np.ndarray, n: int) -> np.ndarray:
+    """The library's rule on sample-SE means of ``law``'s summands: normal or corrected."""
+    def rejects(draws: np.ndarray) -> np.ndarray:
+        mean, se, g = mean_moments(law.y(draws))
         t = (mean - law.mean) / se
         if not corrected:
             return np.abs(t) > z
-        lo, hi = np.array([skew_corrected_bounds(z, gi, n) for gi in g]).T
+        lo, hi = np.array([skew_corrected_bounds(z, gi, draws.shape[1]) for gi in g]).T
         return (t < lo) | (t > hi)
     return rejects
 
