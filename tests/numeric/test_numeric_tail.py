@@ -25,6 +25,7 @@ from scipy.special import gammaln, logsumexp
 from skew_tail import Law, false_alarm_rate, mean_moments
 
 from ddpm_theory.numeric import (
+    active_examples,
     gof_test,
     ks_critical_value,
     per_run_alpha,
@@ -154,28 +155,31 @@ def test_importance_sampler_reproduces_an_exact_tail(seed: int) -> None:
     alpha, z = per_run_alpha(1e-6, 1), z_threshold(1e-6, 1)
     exact = 2 * float(stats.t.sf(z, 1_999))
     rate, se = false_alarm_rate(Law.NORMAL, 2_000, _sample_se_rule(Law.NORMAL, z, False),
-                                IS_LEVELS, 1_200, rng)
-    assert se < 0.15 * rate and abs(rate - exact) <= 4 * se, (rate, se, exact)
+                                IS_LEVELS, 2_400, rng)
+    assert se < 0.2 * rate and abs(rate - exact) <= 4 * se, (rate, se, exact)
     rate, se = false_alarm_rate(Law.CHI2_1, 2_000, _sample_se_rule(Law.CHI2_1, z, False),
-                                IS_LEVELS, 1_200, rng)
-    assert se < 0.15 * rate and rate > 2 * alpha, (rate / alpha, se / alpha)
+                                IS_LEVELS, 2_400, rng)
+    assert se < 0.2 * rate and rate > 2 * alpha, (rate / alpha, se / alpha)
 
 
 @pytest.mark.statistical
-@pytest.mark.parametrize(("law", "n", "k"), [(Law.CHI2_1, 2_000, 1), (Law.CHI2_1, 10_000, 26),
-                                             (Law.LOGNORMAL, 50_000, 26)])
-def test_skew_corrected_rule_meets_the_budget(law: Law, n: int, k: int, seed: int) -> None:
+@pytest.mark.parametrize(("law", "n", "k"), [(Law.CHI2_1, 2_000, 1), (Law.CHI2_1, 10_000, None),
+                                             (Law.LOGNORMAL, 50_000, None)])
+def test_skew_corrected_rule_meets_the_budget(law: Law, n: int, k: int | None,
+                                              seed: int) -> None:
     """The skewness-corrected rule (sample SE, sample skewness, Hall's transformation on
     the heavy side) at the sizes the suite uses: plain MC of E Z^2 (n = 2000, 1e4) and of
     E exp Z (n = 5e4), at the per-run level of the 1e-6 budget.  Measured (importance
     sampling, relative SE 6-10 %): 0.61 alpha (chi^2_1, n = 2000), 0.63 (1e4), 0.65 (exp Z,
     5e4), with the old normal rule at 5.1, 2.3 and 2.6 alpha on the same draws; at the
     thorough profile's level (k = 401) 0.56 (chi^2_1, 1e4) and 0.65 (exp Z, 5e4).  A false
-    failure needs the estimate 4 of its standard errors above its mean."""
+    failure needs the estimate 4 of its standard errors above its mean.  ``k = None``: the
+    checks of one Hypothesis test under the active profile (26 ci, 401 thorough)."""
     rng = np.random.default_rng(seed)
+    k = active_examples(1) if k is None else k
     alpha, z = per_run_alpha(1e-6, k), z_threshold(1e-6, k)
     reps = replications(1_200 if n < 50_000 else 900, 4_800)
     rate, se = false_alarm_rate(law, n, _sample_se_rule(law, z, True), IS_LEVELS, reps, rng)
-    if not se < 0.15 * rate:
+    if not se < 0.2 * rate:
         raise RuntimeError(f"importance sampler too noisy: rate {rate:.3g} +- {se:.3g}")
     assert rate <= alpha, (rate / alpha, se / alpha)
