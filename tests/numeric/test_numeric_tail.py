@@ -26,9 +26,12 @@ from skew_tail import Law, false_alarm_rate, mean_moments
 
 from ddpm_theory.numeric import (
     active_examples,
+    check_agreement,
+    control_variate,
     gof_test,
     ks_critical_value,
     per_run_alpha,
+    quadratic_controls,
     skew_corrected_bounds,
     z_threshold,
 )
@@ -183,3 +186,37 @@ def test_skew_corrected_rule_meets_the_budget(law: Law, n: int, k: int | None,
     if not se < 0.2 * rate:
         raise RuntimeError(f"importance sampler too noisy: rate {rate:.3g} +- {se:.3g}")
     assert rate <= alpha, (rate / alpha, se / alpha)
+
+
+class _Replay:
+    """Stands in for a Generator: hands ``control_variate`` the draws it is given."""
+
+    def __init__(self, z: np.ndarray) -> None:
+        self.z = z
+
+    def standard_normal(self, shape: tuple[int, int]) -> np.ndarray:
+        return self.z.reshape(shape)
+
+
+@pytest.mark.statistical
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "known defect: the control-variate residual of exp Z (skewness 20, excess kurtosis "
+    "1700) is heavier than the skewness-corrected rule handles at n = 5e4: measured "
+    "2.0-2.7 alpha (the normal rule 12 alpha); for exp(Z/2) 1.7 alpha"))
+def test_skew_corrected_rule_on_control_variates_of_exp_z(seed: int) -> None:
+    """End to end through control_variate and check_agreement, as
+    test_all_estimators_on_exp_moment uses them (n = 5e4, the active profile's level)."""
+    rng = np.random.default_rng(seed)
+    k = active_examples(1)
+    exp_first = lambda z: np.exp(z[:, 0])  # noqa: E731
+
+    def rejects(draws: np.ndarray) -> np.ndarray:
+        return np.array([not check_agreement(
+            control_variate(exp_first, quadratic_controls, 1, row.size, _Replay(row)),
+            math.exp(0.5), n_examples=k).agrees for row in draws])
+
+    rate, se = false_alarm_rate(Law.CV_RESIDUAL, 50_000, rejects, IS_LEVELS,
+                                replications(600, 2_400), rng, chunk=20)
+    if not se < 0.3 * rate:  # not an AssertionError: the xfail must not absorb it
+        raise RuntimeError(f"importance sampler too noisy: rate {rate:.3g} +- {se:.3g}")
+    assert rate <= per_run_alpha(1e-6, k), (rate / per_run_alpha(1e-6, k), se)
