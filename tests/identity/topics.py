@@ -13,6 +13,9 @@ W = {"define": ["sigma2_t", "betatilde_t"]}
 MU_X0 = "sqrt(alphabar_tm1)*beta_t/(1-alphabar_t)*x_0"
 X_T = "(sqrt(alphabar_t)*x_0 + sqrt(1-alphabar_t)*epsilon)"
 KL = "log(v_2/v_1)/2 + (v_1 + (m_1-m_2)^2)/(2*v_2) - 1/2"
+LIN_STEP = ("GaussE(GaussE((alpha_t*x_0 + epsilon - alpha_t*m_1)^2, epsilon, 0, 1), x_0, "
+            "m_1, v_1)")
+PAIR = "GaussE(GaussE(x_t*x_tm1, x_t, sqrt(alpha_t)*x_tm1, beta_t), x_tm1, 0, 1)"
 
 TOPICS: dict[str, list[tuple[str, dict, str]]] = {
     "gaussian-kl": [
@@ -149,5 +152,25 @@ TOPICS: dict[str, list[tuple[str, dict, str]]] = {
     "instantaneous-change-of-variables": [
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/sqrt(1-alphabar_t)) = 0", {}, T),
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/(1-alphabar_t)) = 0", {}, F),
+    ],
+    "linear-gaussian-step": [
+        (f"{LIN_STEP} = alpha_t^2*v_1 + 1", {}, T),
+        (f"{LIN_STEP} = alpha_t*v_1 + 1", {}, F),
+    ],
+    "forward-marginal-induction": [
+        ("alpha_t*(1 - alphabar_tm1) + 1 - alpha_t = 1 - alphabar_t", {}, T),
+        ("alpha_t*(1 - alphabar_tm1) + beta_t^2 = 1 - alphabar_t", {}, F),
+    ],
+    "elbo-by-jensen": [
+        ("log(v_2) + v_1/v_2 - 1 - log(v_1) = v_1/v_2 - 1 - log(v_1/v_2)", {}, T),
+        ("log(v_2) + v_1/v_2 - 1 - log(v_1) = v_1/v_2 - 1 + log(v_1/v_2)", {}, F),
+    ],
+    "tower-property": [
+        (f"{PAIR} = sqrt(alpha_t)", {}, T),
+        (f"{PAIR} = alpha_t", {}, F),
+    ],
+    "marginalisation-to-kl": [
+        ("GaussE(((m_1 - m_2)*x_t)^2/(2*v_2), x_t, 0, v_1) = (m_1 - m_2)^2*v_1/(2*v_2)", {}, T),
+        ("GaussE(((m_1 - m_2)*x_t)^2/(2*v_2), x_t, 0, v_1) = (m_1 - m_2)^2/(2*v_2)", {}, F),
     ],
 }

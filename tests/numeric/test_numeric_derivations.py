@@ -408,6 +408,22 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
     "score-claims": (REFUTED,),
     "loss-weight-claims": (REFUTED,),
     "vae-and-sampling-claims": (REFUTED,),
+    "linear-gaussian-step": ("test_numeric_road_elbo::test_linear_gaussian_step_by_quadrature",
+                             "test_numeric_road_elbo::"
+                             "test_linear_gaussian_step_rejects_unsquared_a"),
+    "forward-marginal-induction": (
+        "test_numeric_road_elbo::test_forward_induction_cf_of_the_chain",
+        "test_numeric_road_elbo::test_forward_induction_rejects_previous_alpha_bar"),
+    "elbo-by-jensen": ("test_numeric_road_elbo::test_jensen_gap_is_kl_discrete",
+                       "test_numeric_road_elbo::test_jensen_gap_is_not_the_reverse_kl",
+                       "test_numeric_road_elbo::test_jensen_gap_is_kl_gaussian_latent"),
+    "tower-property": ("test_numeric_road_elbo::test_tower_property_by_quadrature",
+                       "test_numeric_road_elbo::"
+                       "test_tower_property_rejects_the_prior_variance_in_the_posterior",
+                       "test_numeric_road_elbo::test_ddpm_pair_has_the_forward_step"),
+    "marginalisation-to-kl": (
+        "test_numeric_road_elbo::test_marginalisation_to_kl_over_the_chain",
+        "test_numeric_road_elbo::test_marginalisation_rejects_the_kl_at_the_mean"),
 }
 """Registered derivation -> the numeric property tests that check it ("module::function").
 Every closed form they export is also covered by tier S1 in test_numeric_formulas."""
