@@ -4,6 +4,8 @@
   randomised QMC and Gauss--Hermite estimators returning an :class:`Estimate`.
 * :mod:`~ddpm_theory.numeric.acceptance` -- thresholds from a false-alarm
   budget, power statements, goodness-of-fit helpers.
+* :mod:`~ddpm_theory.numeric.skewness` -- the skewness-corrected rule for means
+  with a sample standard error.
 * :mod:`~ddpm_theory.numeric.gaussian` -- float64 Gaussian closed forms.
 
 numpy/scipy only; importing this package does not import torch or SymPy.
