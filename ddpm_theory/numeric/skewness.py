@@ -59,8 +59,9 @@ def skew_corrected_bounds(threshold: float, skewness: float, n: int) -> tuple[fl
     a, b = g / (3.0 * math.sqrt(n)), g / (6.0 * math.sqrt(n))
 
     def h_inv(c: float) -> float:
-        if abs(a) < 1e-12:  # h(T) = T + b to first order
-            return c - b
-        return (float(np.cbrt(1.0 + 3.0 * a * (c - b))) - 1.0) / a
+        # (x - 1) / a with x = cbrt(1 + 3 a (c - b)), written as 3 (c - b) / (x^2 + x + 1)
+        # (x^3 - 1 = (x - 1)(x^2 + x + 1)): no cancellation as a -> 0, and x^2 + x + 1 >= 3/4
+        x = float(np.cbrt(1.0 + 3.0 * a * (c - b)))
+        return 3.0 * (c - b) / (x * x + x + 1.0)
 
     return min(h_inv(-t), -t), max(h_inv(t), t)

@@ -40,6 +40,7 @@ def _hall(t: float, g: float, n: int) -> float:
 @given(t=st.floats(1.0, 8.0), g=st.floats(-60.0, 60.0), n=st.integers(3, 10**7))
 @example(t=5.49, g=2 * math.sqrt(2), n=2_000)
 @example(t=5.49, g=0.0, n=2_000)
+@example(t=1.0, g=8.227601743593699e-08, n=4)  # tiny a: the inverse must not cancel
 def test_bounds_invert_halls_transformation(t: float, g: float, n: int) -> None:
     """(lo, hi) contains (-t, t); a side longer than t is where Hall's h reaches -/+t
     (rel 1e-9: cube root and cubic, well conditioned away from a T = -1 stationary
