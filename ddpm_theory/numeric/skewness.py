@@ -21,7 +21,8 @@ increasing, so ``|h(T)| <= t`` is the interval ``h^{-1}(-t) <= T <= h^{-1}(t)``.
 rule accepts on that interval widened, on the short side, to the normal one:
 ``[min(h^{-1}(-t), -t), max(h^{-1}(t), t)]`` -- the correction lengthens the heavy side
 and never shortens the other, whose tail the skew makes *lighter* than normal (at
-small n with a large ``g`` Hall's cubic would shorten it far too much).  Nothing here
+small n with a large ``g`` Hall's cubic would shorten it far too much); the heavy side
+stops at h's stationary point ``T = -1/a``, so it is at most ``3 (t + |b|)`` long.  Nothing here
 is a theorem at 1e-8 (no self-normalised bound on the heavy side can hold for every
 law: a rare large value missed by all n draws leaves mean and sd both too small);
 the rate is *measured* by importance sampling in tests/numeric/test_numeric_tail.py
@@ -47,7 +48,9 @@ def skew_corrected_bounds(threshold: float, skewness: float, n: int) -> tuple[fl
     """``(lo, hi)``: the skewness-corrected rule accepts ``lo <= (mean - exact) / SE <= hi``.
 
     ``(min(h^{-1}(-t), -t), max(h^{-1}(t), t))`` with Hall's transformation ``h`` for
-    summands of sample skewness ``g`` (module docstring); ``(-t, t)`` when ``g = 0``.
+    summands of sample skewness ``g`` (module docstring); ``(-t, t)`` when ``g = 0``.  The
+    heavy side stops at h's stationary point ``-1/a`` (reached when ``3 a (t + b) >= 1``, a
+    sample with one far outlier): there ``h`` is flat and corrects nothing.
 
     >>> lo, hi = skew_corrected_bounds(5.5, 2.83, 2000)
     >>> round(lo, 2), hi
@@ -64,4 +67,10 @@ def skew_corrected_bounds(threshold: float, skewness: float, n: int) -> tuple[fl
         x = float(np.cbrt(1.0 + 3.0 * a * (c - b)))
         return 3.0 * (c - b) / (x * x + x + 1.0)
 
-    return min(h_inv(-t), -t), max(h_inv(t), t)
+    if g == 0.0:
+        return -t, t
+    # the heavy side stops at h's stationary point T = -1/a, where h' = (1 + a T)^2 = 0:
+    # beyond it h is flat and no longer corrects anything (|bound| <= 3 (t + |b|))
+    if g > 0.0:
+        return min(max(h_inv(-t), -1.0 / a), -t), t
+    return -t, max(min(h_inv(t), -1.0 / a), t)

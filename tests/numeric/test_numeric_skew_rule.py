@@ -41,19 +41,22 @@ def _hall(t: float, g: float, n: int) -> float:
 @example(t=5.49, g=2 * math.sqrt(2), n=2_000)
 @example(t=5.49, g=0.0, n=2_000)
 @example(t=1.0, g=8.227601743593699e-08, n=4)  # tiny a: the inverse must not cancel
+@example(t=5.49, g=46.4, n=50_000)  # one far outlier: the heavy side stops at -1/a
 def test_bounds_invert_halls_transformation(t: float, g: float, n: int) -> None:
     """(lo, hi) contains (-t, t); a side longer than t is where Hall's h reaches -/+t
-    (rel 1e-9: cube root and cubic, well conditioned away from a T = -1 stationary
-    point, which lies outside the interval); g -> -g mirrors the interval."""
+    (abs 1e-9 (1 + t^2): cube root and cubic) or h's stationary point -1/a, and is at
+    most 3 (t + |b|) long; g -> -g mirrors the interval."""
     lo, hi = skew_corrected_bounds(t, g, n)
     assert lo <= -t and hi >= t
     if g == 0.0:
         assert (lo, hi) == (-t, t)
-    scale = 1.0 + t * t
-    if lo < -t:
-        assert _hall(lo, g, n) == pytest.approx(-t, abs=1e-9 * scale)
-    if hi > t:
-        assert _hall(hi, g, n) == pytest.approx(t, abs=1e-9 * scale)
+    scale, a = 1.0 + t * t, g / (3 * math.sqrt(n))
+    stop = -1 / a if g else math.inf  # h's stationary point, where the heavy side stops
+    for side, bound in ((-1, lo), (1, hi)):
+        if side * bound > t:
+            assert (_hall(bound, g, n) == pytest.approx(side * t, abs=1e-9 * scale)
+                    or bound == pytest.approx(stop, rel=1e-12))
+            assert abs(bound) <= 3 * (t + abs(g) / (6 * math.sqrt(n))) * (1 + 1e-12)
     mlo, mhi = skew_corrected_bounds(t, -g, n)
     assert (mlo, mhi) == pytest.approx((-hi, -lo), rel=1e-12)
 
@@ -115,14 +118,15 @@ def test_power_at_the_plain_mc_exp_size(seed: int) -> None:
     ``detectable`` -- computed on the longer side, so the promise holds for either sign --
     is rejected with miss probability <= beta = 1e-3 on each side (misses counted over R
     replicates, within the Binomial(R, 1e-3) 1 - 1e-6 quantile; measured 0 of 1000), and
-    the caller's promise (10 % of e^{1/2}) is met by every replicate (detectable measured
-    8.8-11.2 SE, with SE ~ 0.0097: <= 0.11)."""
+    the caller's promise (20 % of e^{1/2}) is met by every replicate (detectable measured
+    8.8-11.2 SE in 1000 samples, SE ~ 0.0097; at most 3 (z + b) + z_beta ~ 21 SE, in a
+    sample with one far outlier)."""
     rng = np.random.default_rng(seed)
     reps = replications(200, 2_000)
     misses = {+1: 0, -1: 0}
     for _ in range(reps):
         est = monte_carlo(lambda z: np.exp(z[:, 0]), 1, 50_000, rng)
-        rep = check_agreement(est, SQRT_E, must_detect=0.1 * SQRT_E, n_examples=26)
+        rep = check_agreement(est, SQRT_E, must_detect=0.2 * SQRT_E, n_examples=26)
         assert rep.powerful, rep.describe()
         for side in misses:
             misses[side] += check_agreement(est, SQRT_E + side * rep.detectable,
