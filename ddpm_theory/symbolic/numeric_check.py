@@ -107,7 +107,8 @@ def sample_points(
 
 def distinct_points(points: list[dict[sp.Basic, Any]]) -> int:
     """How many different points (as tuples of values) a list holds."""
-    return len({tuple(sorted((str(k), repr(v)) for k, v in p.items())) for p in points})
+    names = {k: str(k) for p in points for k in p}  # printed once per symbol
+    return len({tuple(sorted((names[k], repr(v)) for k, v in p.items())) for p in points})
 
 
 class _FunctionTable:
