@@ -39,10 +39,29 @@ __all__ = ["decide_sign", "DomainLookup"]
 DomainLookup = Callable[[sp.Basic], "Domain | None"]
 
 
+#: decide_sign's answers by (expression, the lookup's scope, strict): a pure function of
+#: the three (see :func:`ddpm_theory.symbolic.procedures.make_lookup`), so the factors
+#: that consecutive steps share are decided once per process
+_SIGNS: dict[tuple, int] = {}
+_SIGNS_MAX = 8192
+
+
 def decide_sign(f: sp.Expr, domain_of: DomainLookup, strict: bool = True) -> int:
     """+1 if f > 0, −1 if f < 0 on the whole declared domain; 0 when not proved.  With
     ``strict=False``, +1 / −1 mean f ≥ 0 / f ≤ 0 (the numerator may vanish)."""
     f = sp.sympify(f)
+    scope = getattr(domain_of, "scope", None)
+    if scope is None:  # a lookup of unknown provenance: no caching
+        return _decide_sign(f, domain_of, strict)
+    key = (f, scope, strict)
+    if key not in _SIGNS:
+        if len(_SIGNS) >= _SIGNS_MAX:
+            _SIGNS.clear()
+        _SIGNS[key] = _decide_sign(f, domain_of, strict)
+    return _SIGNS[key]
+
+
+def _decide_sign(f: sp.Expr, domain_of: DomainLookup, strict: bool) -> int:
     if f.is_positive or (not strict and f.is_nonnegative):
         return 1
     if f.is_negative or (not strict and f.is_nonpositive):

@@ -55,3 +55,16 @@ def test_rational_zero_with_and_without_a_common_factor():
 def test_radical_relations_still_decide_after_the_shortcut():
     assert is_zero(sp.sqrt(b) ** 3 / b - sp.sqrt(b), fallback_seconds=0).zero
     assert not is_zero(sp.sqrt(b + 1) * sp.sqrt(b) - b, fallback_seconds=0).zero
+
+
+def test_memoised_signs_follow_the_scope_of_the_lookup():
+    from ddpm_theory.domains import UNIT_OPEN
+    from ddpm_theory.symbolic.procedures import make_lookup
+    from ddpm_theory.symbolic.signs import decide_sign
+
+    s = sp.Symbol("s_exact_sign", real=True)
+    f = 1 - s
+    assert decide_sign(f, make_lookup({s: UNIT_OPEN})) == 1
+    assert decide_sign(f, make_lookup({s: REAL})) == 0  # the same f, another scope
+    assert decide_sign(f, make_lookup({s: POSITIVE})) == 0
+    assert decide_sign(f, make_lookup({s: UNIT_OPEN})) == 1
