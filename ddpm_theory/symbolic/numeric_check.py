@@ -125,8 +125,9 @@ class _FunctionTable:
         self.values: dict[tuple, mpmath.mpf] = {}
 
     def __call__(self, name: str, args: tuple, domain: Domain | None = None,
-                 positive: bool = False) -> mpmath.mpf:
-        key = (name, tuple(mpmath.nstr(mpmath.mpmathify(a), 30) for a in args))
+                 positive: bool = False, key: tuple | None = None) -> mpmath.mpf:
+        """The value at ``args`` (``key``: :func:`_table_key` of them, when known)."""
+        key = key or _table_key(name, args)
         if key not in self.values:
             if domain is None:
                 magnitude = mpmath.exp(self.rng.uniform(mpmath.log(0.05), mpmath.log(20)))
@@ -139,12 +140,17 @@ class _FunctionTable:
         return self.values[key]
 
 
+def _table_key(name: str, args: tuple) -> tuple:
+    """Arguments equal to 30 digits are the same argument."""
+    return (name, tuple(mpmath.nstr(mpmath.mpmathify(a), 30) for a in args))
+
+
 def evaluate(expr: sp.Basic, env: Mapping[sp.Basic, Any], table: _FunctionTable,
              nodes: int = 1) -> Any:
     """Evaluate ``expr`` at ``env`` with mpmath (current precision); ``nodes`` multiplies
     the Gauss–Hermite nodes of non-polynomial integrands."""
     ints = {s: sp.Integer(v) for s, v in env.items() if isinstance(v, int)}
-    key = (expr, tuple(sorted(ints.items(), key=lambda kv: str(kv[0]))))
+    key = (expr, frozenset(ints.items()))
     expanded = _EXPANDED.get(key)
     if expanded is None:
         expanded = expr.xreplace(ints) if ints else expr
@@ -197,8 +203,10 @@ def _compile(expr: sp.Basic, nodes: int = 1) -> Any:
         if all(i.is_number for i in a.indices):
             d = next(fresh)
             dom = _symbol_domain(a, {})
-            makers.append((d, lambda env, table, nm=str(a.base), idx=tuple(a.indices), dom=dom:
-                           table(nm, idx, dom)))
+            nm, idx = str(a.base), tuple(a.indices)
+            k = _table_key(nm, idx)  # constant indices: the key is made once
+            makers.append((d, lambda env, table, nm=nm, idx=idx, dom=dom, k=k:
+                           table(nm, idx, dom, key=k)))
             shielded = shielded.xreplace({a: d})
     made: set[sp.Basic] = {d for d, _ in makers}
     free = sorted((s for s in shielded.free_symbols if s not in made), key=str)
