@@ -7,15 +7,17 @@ Each mapped value must lie in the lemma symbol's declared domain (proved, as sig
 and the lemma must be registered, verified and independent of the derivation applying it.
 
 **The rewrite rule.**  The step "previous = this" is accepted as an application only if the
-instance *occurs* in it: S occurs in the previous expression (or E in this step's, the
-lemma read right to left), and the symbolic line then decides that the previous expression
-with that occurrence of S replaced by E equals this step.  An occurrence is c·S for a
-non-zero number c, found, in this order, as
+instance *occurs* in it, and the symbolic line then decides the step with the occurrence
+rewritten: S in the previous expression rewritten to E (tried first), else E in this step
+rewritten to S, else the lemma read right to left (E in the previous expression, S in this
+step).  Every occurrence in that side is rewritten.  An occurrence is found, searched from
+the root, as
 
-* the whole expression (up to algebra: their difference expands or cancels to 0),
-* a sub-sum of a sum, *term by term*: each term of S equals (up to algebra) c times a
-  distinct term of the sum, so that S is not "found" by cancelling it against the rest,
-* either of those at a sub-expression (a factor, an argument), searched from the root;
+* a sub-expression equal to S (up to algebra: the difference expands or cancels to 0; only
+  candidates with S's symbols and operators are compared),
+* a sub-sum c·S of a sum, *term by term*, for a non-zero number c (SymPy distributes a
+  number over a sum): each term of S times c equals (up to algebra) a distinct term of the
+  sum, so that S is never "found" by cancelling it against the rest;
 
 a tuple (mean, variance) is rewritten component by component (a tuple lemma: in every
 component; a scalar lemma: in every component where it occurs, at least one).  Merely
@@ -121,18 +123,17 @@ def apply_lemma(cert: Apply, lhs: Any, rhs: Any, lookup: DomainLookup
     inst, out = lemma_sides(cert, lookup)
     if inst is None:
         return None, out
-    forward = _rewrite(lhs, inst.start, inst.end)
-    if forward is not None:
-        return (forward, rhs), out
-    backward = _rewrite(rhs, inst.end, inst.start)
-    if backward is not None:
-        return (lhs, backward), out
+    for side, (find, put) in ((0, (inst.start, inst.end)), (1, (inst.end, inst.start)),
+                              (0, (inst.end, inst.start)), (1, (inst.start, inst.end))):
+        found = _rewrite((lhs, rhs)[side], find, put)
+        if found is not None:
+            return ((found, rhs) if side == 0 else (lhs, found)), out
     from .certificates import Certificate
 
     return None, Certificate(False, reason=(
         f"the lemma's instance S = E does not occur in the step under this mapping: "
-        f"neither S = {_short(inst.start)} in the previous expression nor "
-        f"E = {_short(inst.end)} in this step"))
+        f"neither S = {_short(inst.start)} nor E = {_short(inst.end)} occurs in the "
+        f"previous expression or in this step"))
 
 
 # -- the rewrite -------------------------------------------------------------------------
@@ -233,10 +234,37 @@ def _same(a: sp.Expr, b: sp.Expr) -> bool:
     if a == b:
         return True
     d = a - b
+    if _numerically_nonzero(d):
+        return False
     try:
-        return sp.expand(d) == 0 or sp.cancel(sp.together(d)) == 0
+        if sp.expand(d) == 0:
+            return True
+        # a rational normal form, where the operators are elementary (over an expectation
+        # or a limit it only tries every common-denominator form, slowly, for nothing)
+        return _heads(d) <= _ELEMENTARY and sp.cancel(sp.together(d)) == 0
     except Exception:  # an expression the normal forms cannot take has not been shown equal
         return False
+
+
+#: the operators at which a difference is screened numerically before any algebra
+_ELEMENTARY = frozenset({sp.exp, sp.log})
+
+
+def _numerically_nonzero(d: sp.Expr) -> bool:
+    """A quick screen, used only to skip the algebra (never to accept): an elementary d
+    at one generic point (integers 3, 4, ... for integer symbols, else 0.3..0.9, inside
+    every declared domain of the notation) is clearly non-zero."""
+    if not _heads(d) <= _ELEMENTARY or d.has(sp.Indexed):
+        return False
+    point, k = {}, 0
+    for s in sorted(d.free_symbols, key=str):
+        k += 1
+        point[s] = sp.Integer(2 + k) if s.is_integer else sp.Rational(3 + (37 * k) % 61, 100)
+    try:
+        value = complex(d.xreplace(point).evalf(30))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return abs(value) > 1e-12
 
 
 def _short(e: Any, limit: int = 160) -> str:
