@@ -147,6 +147,40 @@ TOPICS: dict[str, list[tuple[str, dict, str]]] = {
         ("(1 - (1 - alphabar_t/alphabar_tm1))*alphabar_tm1 = alphabar_t", {}, T),
         ("(1 - (1 - alphabar_tm1/alphabar_t))*alphabar_tm1 = alphabar_t", {}, F),
     ],
+    "tweedie-any-law": [
+        ("(x_t + (1-alphabar_t)*(sqrt(alphabar_t)*x_0 - x_t)/(1-alphabar_t))/sqrt(alphabar_t)"
+         " = x_0", {}, T),
+        ("(x_t + (1-alphabar_t)*(sqrt(alphabar_t)*x_0 - x_t)/(1-alphabar_t))/alphabar_t"
+         " = x_0", {}, F),
+    ],
+    "score-eps-equivalence": [
+        ("(x_t - sqrt(alphabar_t)*x_0)/sqrt(1-alphabar_t) = "
+         "-sqrt(1-alphabar_t)*(-(x_t - sqrt(alphabar_t)*x_0)/(1-alphabar_t))", {}, T),
+        ("(x_t - sqrt(alphabar_t)*x_0)/sqrt(1-alphabar_t) = "
+         "-(1-alphabar_t)*(-(x_t - sqrt(alphabar_t)*x_0)/(1-alphabar_t))", {}, F),
+    ],
+    "analytic-dpm-variance": [
+        ("betatilde_t + beta_t^2/(alpha_t*(1-alphabar_t))*alphabar_t = beta_t", BT, T),
+        ("betatilde_t + beta_t^2/(1-alphabar_t)*alphabar_t = beta_t", BT, F),
+    ],
+    "denoising-score-matching": [
+        ("(1-alphabar_t)*(epsilon/sqrt(1-alphabar_t) - epsilon_theta/sqrt(1-alphabar_t))^2"
+         " = (epsilon - epsilon_theta)^2", {}, T),
+        ("(1-alphabar_t)*(epsilon/(1-alphabar_t) - epsilon_theta/(1-alphabar_t))^2"
+         " = (epsilon - epsilon_theta)^2", {}, F),
+    ],
+    "classifier-guidance": [
+        ("v_1*m_1 + (1-v_1)*m_2 = m_2 + v_1*(m_1 - m_2)", {}, T),
+        ("v_1*m_1 + (1-v_1)*m_2 = m_1 + v_1*(m_1 - m_2)", {}, F),
+    ],
+    "guided-density": [
+        ("1/v_1 + 2/v_2 = (v_2 + 2*v_1)/(v_1*v_2)", {}, T),
+        ("1/v_1 + 2/v_2 = (v_1 + 2*v_2)/(v_1*v_2)", {}, F),
+    ],
+    "guidance-claims": [
+        ("1/v_1 + 2/v_2 >= 1/v_1", {}, T),
+        ("1/v_1 - 2/v_2 >= 1/v_1", {}, F),
+    ],
     # the divergence of the probability-flow drift for unit-variance Gaussian data, where
     # the best ε-predictor is σ x with σ = √(1 − ᾱ_t), so ∇·ε̂ = σ d
     "instantaneous-change-of-variables": [

@@ -196,7 +196,7 @@ def score_part() -> Part:
             Step(LAMBDA_EPS * (-SQ * SCORE_Q + SQ * s_th) ** 2,
                  "ε = −√(1 − ᾱ_t) ∇log q(x_t|x_0), with ∇_{x_t} log q(x_t|x_0) = "
                  "−(x_t − √ᾱ_t x_0)/(1 − ᾱ_t) at x_t = x_t(x_0, ε)",
-                 cite("Vincent 2011", "Eq. 10")),
+                 cite("Vincent 2011", "the DSM objective J_DSM")),
             Step(LAMBDA_EPS * (1 - alpha_bar) * (s_th - SCORE_Q) ** 2,
                  "take √(1 − ᾱ_t) out of the square", ALG),
             Step(LAMBDA_SCORE * (s_th - SCORE_Q) ** 2,
