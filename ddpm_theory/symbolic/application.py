@@ -25,7 +25,9 @@ component; a scalar lemma: in every component where it occurs, at least one).  M
 S − E simplifies to 0, and a true step with a wrong mapping, or with an irrelevant lemma,
 would pass and record a dependency it never used.  With the occurrence required, the
 instance under a wrong mapping is absent from the step and the application is refused with
-the reason.
+the reason.  What is accepted is a *use* of the lemma: a mapping under which a side of the
+instance still occurs (a symmetric lemma with its symbols swapped, a lemma homogeneous in a
+symbol at a scaled value with c compensating) is a valid application and passes.
 
 A lemma's verification is memoised within the process (:func:`verified`), keyed by its name
 and its built derivation object, and valid only while every lemma it used, transitively, is
