@@ -3,7 +3,10 @@
 Statistics: every reported mean is over per-example estimates (independent across
 examples), with stderr = sd/√n (record module docstring). Flags compare a mean
 with a bound one-sidedly at a threshold z that splits a false-alarm budget over
-all comparisons made (union bound; :func:`ddpm_theory.numeric.z_threshold`).
+all comparisons made (union bound; :func:`ddpm_theory.numeric.z_threshold`). A
+comparison of a mean with a sample SE uses the skewness-corrected rule of
+:func:`ddpm_theory.numeric.skew_corrected_bounds` (per-example estimates of a KL are
+skewed; a plain normal rule exceeds its level on skewed summands).
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import math
 
 import numpy as np
 
-from ..numeric.acceptance import z_threshold
+from ..numeric.acceptance import skew_corrected_bounds, z_threshold
 from .record import Flag, Value
 
-__all__ = ["value", "group_by_t", "flag_threshold", "compare", "ROUNDING"]
+__all__ = ["value", "group_by_t", "skewness_by_t", "flag_threshold", "compare", "ROUNDING"]
 
 ROUNDING = 1e-9
 """Deterministic slack of a comparison, relative to 1 + |bound| (nats). Every
@@ -49,6 +52,19 @@ def group_by_t(
     return ts.astype(np.int64), mean, se, counts.astype(np.int64)
 
 
+def skewness_by_t(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per distinct t (as :func:`group_by_t`): the sample skewness m_3 / m_2^{3/2} of the
+    entries of ``x`` at that t (0 where they are constant)."""
+    t = np.asarray(t).reshape(-1)
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    _, inv, counts = np.unique(t, return_inverse=True, return_counts=True)
+    d = x - (np.bincount(inv, weights=x) / counts)[inv]
+    m2 = np.bincount(inv, weights=d * d) / counts
+    m3 = np.bincount(inv, weights=d * d * d) / counts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(m2 > 0, m3 / np.maximum(m2, 1e-300) ** 1.5, 0.0)
+
+
 def flag_threshold(false_alarm: float, n_comparisons: int) -> float:
     """One-sided z for ``n_comparisons`` comparisons sharing ``false_alarm``."""
     return z_threshold(false_alarm, max(int(n_comparisons), 1), two_sided=False)
@@ -57,9 +73,12 @@ def flag_threshold(false_alarm: float, n_comparisons: int) -> float:
 def compare(
     term: str, t: int | None, gap: float, stderr: float, bound: float, z: float, *,
     below_kind: str, above_kind: str | None = None, value_: float | None = None,
+    skewness: float = 0.0, n: int = 0,
 ) -> Flag | None:
-    """A :class:`Flag` if ``gap`` (= value − bound) is below −(z·stderr + slack), or, with
-    ``above_kind``, above z·stderr + slack; slack = :data:`ROUNDING`·(1 + |bound|)."""
+    """A :class:`Flag` if ``gap`` (= value − bound) is below −(z_lo·stderr + slack), or, with
+    ``above_kind``, above z_hi·stderr + slack; slack = :data:`ROUNDING`·(1 + |bound|).
+    (−z_lo, z_hi) = :func:`~ddpm_theory.numeric.skew_corrected_bounds` (z, ``skewness``,
+    ``n``) for a mean of ``n`` ≥ 3 summands of that sample skewness, else (−z, z)."""
     if not math.isfinite(gap):
         return None
     slack = ROUNDING * (1.0 + abs(bound))
@@ -67,11 +86,14 @@ def compare(
     zs = gap / se if se > 0 else (math.copysign(math.inf, gap) if gap else 0.0)
     shown = bound + gap if value_ is None else value_
     where = term if t is None else f"{term} at t = {t}"
-    if gap < -(z * se + slack):
+    lo, hi = (-z, z)
+    if n >= 3 and math.isfinite(skewness) and skewness != 0.0:
+        lo, hi = skew_corrected_bounds(z, skewness, n)
+    if gap < lo * se - slack:
         return Flag(below_kind, term, t, shown, bound, stderr, zs,
                     f"{where} is {-gap:.4g} nats below its bound {bound:.6g} "
                     f"(z = {zs:.3g} < -{z:.3g}): the audit or the data law is wrong")
-    if above_kind is not None and gap > z * se + slack:
+    if above_kind is not None and gap > hi * se + slack:
         return Flag(above_kind, term, t, shown, bound, stderr, zs,
                     f"{where} exceeds its Bayes-optimal value {bound:.6g} by {gap:.4g} nats "
                     f"(z = {zs:.3g} > {z:.3g}): a suboptimal model or a mis-specified audit")

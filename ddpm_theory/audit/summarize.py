@@ -17,7 +17,8 @@ from ..backend.dataset import Dataset
 from ..backend.enums import DecoderType
 from ..backend.process import GaussianDiffusion
 from ..backend.schedule import Schedule
-from .aggregate import compare, flag_threshold, group_by_t, value
+from ..numeric.estimators import sample_skewness
+from .aggregate import compare, flag_threshold, group_by_t, skewness_by_t, value
 from .bounds import entropy_floor, eps_weight, prior_kl_closed_form, reverse_variance
 from .groups import group_terms
 from .plan import Plan
@@ -70,6 +71,7 @@ def summarize(
     if has_bayes:
         _, bayes_mean, bayes_se, _ = group_by_t(t_slots, trans["bayes"])
         _, gap, gap_se, _ = group_by_t(t_slots, trans["loss"] - trans["bayes"])
+        gap_skew = skewness_by_t(t_slots, trans["loss"] - trans["bayes"])
 
     # pointwise L_simple relation over the transition rows
     t_rows = np.repeat(np.concatenate([np.ones((B, int(plan.decoder)), np.int64), t_slots], 1),
@@ -99,9 +101,9 @@ def summarize(
         assert law is not None
         if law.has_density and dec is DecoderType.GAUSSIAN:  # paired: E[total + log p] ≥ 0
             nll = -law.log_prob(x.cpu()).numpy()
-            ent_gap = value(total_i - nll)
+            ent_gap, ent_x = value(total_i - nll), total_i - nll
         else:
-            tv = value(total_i)
+            tv, ent_x = value(total_i), total_i
             ent_gap = Value(tv.nats - ent[0] + ent[1], tv.stderr, tv.n)
 
     stat = 2 * (0 if gap is None else gap.size) + 2 * int(dec_b is not None) \
@@ -114,7 +116,8 @@ def summarize(
                             below_kind="below_floor"))
         if gap is not None and gap_se is not None and bayes_mean is not None:
             f = compare("L_(t-1)", int(t), gap[j], gap_se[j], bayes_mean[j], z,
-                        below_kind="below_bayes", above_kind="above_bayes", value_=mean[j])
+                        below_kind="below_bayes", above_kind="above_bayes", value_=mean[j],
+                        skewness=float(gap_skew[j]), n=int(n[j]))
             (viol if f is not None and f.kind == "below_bayes" else dep).append(f)
     pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
     if dec_i is not None and dec_b is not None:
@@ -124,11 +127,13 @@ def summarize(
     for name, a, b in pairs:
         g = value(a - b)
         f = compare(name, None, g.nats, g.stderr, float(np.mean(b)), z,
-                    below_kind="below_bayes", above_kind="above_bayes", value_=float(np.mean(a)))
+                    below_kind="below_bayes", above_kind="above_bayes", value_=float(np.mean(a)),
+                    skewness=sample_skewness(a - b), n=g.n)
         (viol if f is not None and f.kind == "below_bayes" else dep).append(f)
     if ent_gap is not None and ent is not None:
         viol.append(compare("total", None, ent_gap.nats, ent_gap.stderr, ent[0], z,
-                            below_kind="below_entropy"))
+                            below_kind="below_entropy", skewness=sample_skewness(ent_x),
+                            n=ent_gap.n))
     tol = PRIOR_RTOL * (1.0 + float(np.abs(prior_i).max()))
     if not prior_check <= tol:
         viol.append(Flag("prior_mismatch", "L_T", None, float(np.mean(prior_torch)),

@@ -4,6 +4,8 @@
   randomised QMC and Gauss--Hermite estimators returning an :class:`Estimate`.
 * :mod:`~ddpm_theory.numeric.acceptance` -- thresholds from a false-alarm
   budget, power statements, goodness-of-fit helpers.
+* :mod:`~ddpm_theory.numeric.skewness` -- the skewness-corrected rule for means
+  with a sample standard error.
 * :mod:`~ddpm_theory.numeric.gaussian` -- float64 Gaussian closed forms.
 
 numpy/scipy only; importing this package does not import torch or SymPy.
@@ -28,6 +30,7 @@ from ddpm_theory.numeric.acceptance import (
     ks_power_lower_bound,
     per_run_alpha,
     rejection_probability,
+    skew_corrected_bounds,
     z_threshold,
 )
 from ddpm_theory.numeric.estimators import (
@@ -38,6 +41,8 @@ from ddpm_theory.numeric.estimators import (
     monte_carlo,
     quadratic_controls,
     rqmc,
+    sample_mean,
+    sample_skewness,
 )
 from ddpm_theory.numeric.gaussian import (
     diag_normal_entropy,
@@ -86,5 +91,8 @@ __all__ = [
     "quadratic_controls",
     "rejection_probability",
     "rqmc",
+    "sample_mean",
+    "sample_skewness",
+    "skew_corrected_bounds",
     "z_threshold",
 ]

@@ -21,16 +21,9 @@ Every check therefore also states its *power*: with miss probability ``beta``
 (the textbook one-sample power formula, e.g. Casella & Berger 2002, section
 8.3.1; for finite dof the t quantiles give the usual approximation).
 
-The normal threshold rests on the central limit theorem, and at 1e-8 the tail is
-where the CLT is weakest: for skewed integrands the studentised error's tail is off
-by Edgeworth terms of order skew / sqrt(n) (Hall 1992).  Measured here: with
-lognormal integrands 30 000 replications reject normality of the z-scores at
-n = 2000.  Prefer quadrature, control variates that make the residual small, or
-closed-form SEs; use plain MC on heavy-tailed integrands only with large n.
-Measured at the levels the budget uses (tests/numeric/test_numeric_tail.py): for
-``Z^2`` the normal rule's two-sided rate is 2.4 alpha at n = 1e4 and 5.5 alpha at
-n = 2000 with the sample SE (importance sampling), and 1.07-1.11 alpha at n = 4e4 with
-the exact SE; where the statistic's exact law is known (a scaled chi^2), use it.
+Means with a sample SE (plain MC, control variates) are judged by the
+skewness-corrected rule of :mod:`~ddpm_theory.numeric.skewness` when the
+:class:`~ddpm_theory.numeric.estimators.Estimate` carries its summands' skewness.
 :func:`rejection_probability` and :func:`assert_power` compute a check's power
 against a given discrepancy, so that a planted slip's detection is a checked number.
 :func:`assert_agrees` fails when the estimate disagrees with the exact value
@@ -66,6 +59,7 @@ import numpy as np
 from scipy import stats
 
 from ddpm_theory.numeric.estimators import Estimate
+from ddpm_theory.numeric.skewness import skew_corrected_bounds
 
 __all__ = [
     "DEFAULT_BUDGET",
@@ -80,6 +74,7 @@ __all__ = [
     "z_threshold",
     "detectable_discrepancy",
     "rejection_probability",
+    "skew_corrected_bounds",
     "assert_power",
     "check_agreement",
     "assert_agrees",
@@ -227,9 +222,12 @@ def assert_power(
 class AcceptanceReport:
     """Outcome of comparing an estimate with an exact value.
 
-    ``tolerance`` = ``threshold * SE + bias_bound`` (plus a rounding floor when
-    SE = 0); ``detectable`` = the discrepancy caught with probability
-    ``1 - beta``; ``must_detect`` = what the caller requires (``None``: not asserted).
+    The check accepts ``-tolerance_below <= value - exact <= tolerance_above``: each is
+    ``threshold * SE + bias_bound`` (plus a rounding floor when SE = 0), the heavy side
+    lengthened by the skewness correction (:func:`skew_corrected_bounds`);
+    ``tolerance`` is the larger.  ``detectable`` = the discrepancy (either sign) caught
+    with probability ``1 - beta``; ``must_detect`` = what the caller requires (``None``:
+    not asserted).
     """
 
     estimate: Estimate
@@ -239,6 +237,13 @@ class AcceptanceReport:
     tolerance: float
     detectable: float
     must_detect: float | None
+    tolerance_below: float = math.nan
+    tolerance_above: float = math.nan
+
+    def __post_init__(self) -> None:  # a symmetric report unless both sides are given
+        for side in ("tolerance_below", "tolerance_above"):
+            if math.isnan(getattr(self, side)):
+                object.__setattr__(self, side, self.tolerance)
 
     @property
     def error(self) -> float:
@@ -246,7 +251,7 @@ class AcceptanceReport:
 
     @property
     def agrees(self) -> bool:
-        return abs(self.error) <= self.tolerance
+        return -self.tolerance_below <= self.error <= self.tolerance_above
 
     @property
     def powerful(self) -> bool:
@@ -256,8 +261,9 @@ class AcceptanceReport:
         e = self.estimate
         return (
             f"{e.method.value}: value={e.value:.12g} exact={self.exact:.12g} "
-            f"error={self.error:.3g} tolerance={self.tolerance:.3g} "
-            f"(threshold {self.threshold:.3g} x SE {e.stderr:.3g}, dof {e.dof}, "
+            f"error={self.error:.3g} tolerance=-{self.tolerance_below:.3g}/"
+            f"+{self.tolerance_above:.3g} (threshold {self.threshold:.3g} x SE "
+            f"{e.stderr:.3g}, dof {e.dof}, skewness {e.skewness:.3g}, "
             f"alpha {self.alpha:.3g}); detectable={self.detectable:.3g} "
             f"must_detect={self.must_detect}"
         )
@@ -272,17 +278,23 @@ def check_agreement(
     n_examples: int | None = None,
     beta: float = DEFAULT_BETA,
 ) -> AcceptanceReport:
-    """Compute the :class:`AcceptanceReport` without asserting anything."""
+    """Compute the :class:`AcceptanceReport` without asserting anything.
+
+    An estimate with a nonzero ``skewness`` is judged by the skewness-corrected rule
+    (:func:`skew_corrected_bounds`), its power by the longer side of that interval."""
     alpha = per_run_alpha(budget, n_examples)
     thr = _upper_quantile(alpha / 2, estimate.dof)
-    if estimate.stderr > 0.0:
-        tol = thr * estimate.stderr + estimate.bias_bound
-        detect = detectable_discrepancy(estimate.stderr, thr, beta=beta, dof=estimate.dof)
-        detect += 2.0 * estimate.bias_bound
+    e = estimate
+    if e.stderr > 0.0:
+        lo, hi = (-thr, thr) if e.skewness == 0.0 else skew_corrected_bounds(thr, e.skewness, e.n)
+        below, above = -lo * e.stderr + e.bias_bound, hi * e.stderr + e.bias_bound
+        detect = detectable_discrepancy(e.stderr, max(-lo, hi), beta=beta, dof=e.dof)
+        detect += 2.0 * e.bias_bound
     else:  # deterministic: only truncation and rounding error
-        tol = estimate.bias_bound + _FLOAT_FLOOR * (1.0 + abs(exact))
-        detect = 2.0 * tol
-    return AcceptanceReport(estimate, float(exact), alpha, thr, tol, detect, must_detect)
+        below = above = e.bias_bound + _FLOAT_FLOOR * (1.0 + abs(exact))
+        detect = 2.0 * below
+    return AcceptanceReport(e, float(exact), alpha, thr, max(below, above), detect, must_detect,
+                            below, above)
 
 
 def assert_agrees(

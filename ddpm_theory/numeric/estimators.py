@@ -9,11 +9,14 @@ its conditioning, so this single base measure covers the project's needs.
 Methods
 -------
 * :func:`monte_carlo` -- plain Monte-Carlo; SE = sample sd / sqrt(n)
-  (Owen, *Monte Carlo theory, methods and examples*, 2013, ch. 2).
+  (Owen, *Monte Carlo theory, methods and examples*, 2013, ch. 2), with the sample
+  skewness of the integrand values for the skewness-corrected acceptance rule
+  (:func:`sample_mean` does the same for summands computed elsewhere).
 * :func:`control_variate` -- regression control variates with known means
   (Owen 2013, section 8.9; Glasserman, *Monte Carlo Methods in Financial
   Engineering*, 2004, section 4.1).  SE from the residual variance with
-  ``n - k - 1`` degrees of freedom.  :func:`quadratic_controls` gives the
+  ``n - k - 1`` degrees of freedom (and the residuals' sample skewness: the
+  intercept is the mean of ``y - G b``).  :func:`quadratic_controls` gives the
   centred degree-<=2 monomials of ``z``; their means are zero, and a Gaussian
   log-density ratio is a quadratic in ``z``, so a Gaussian KL is estimated with
   zero residual (docs/verification.md rule 3).
@@ -54,6 +57,8 @@ __all__ = [
     "Method",
     "Integrand",
     "monte_carlo",
+    "sample_mean",
+    "sample_skewness",
     "control_variate",
     "quadratic_controls",
     "rqmc",
@@ -97,6 +102,11 @@ class Estimate:
         ``R - 1`` for RQMC with ``R`` scrambles, ``n - k - 1`` for k control variates.
     bias_bound : float
         Estimated deterministic error (quadrature truncation); 0 for unbiased estimators.
+    skewness : float
+        Sample skewness of the ``n`` i.i.d. summands whose mean is ``value`` (plain MC:
+        the integrand values; control variates: the residuals), for the skewness-corrected
+        acceptance rule (:mod:`~ddpm_theory.numeric.acceptance`).  0 where the studentised
+        error is symmetric (Gaussian replicates, an exact SE, quadrature).
     """
 
     value: float
@@ -105,10 +115,13 @@ class Estimate:
     method: Method
     dof: float = math.inf
     bias_bound: float = 0.0
+    skewness: float = 0.0
 
     def __post_init__(self) -> None:
         if not (self.stderr >= 0.0) or not (self.bias_bound >= 0.0):
             raise ValueError(f"stderr and bias_bound must be >= 0; got {self}")
+        if not math.isfinite(self.skewness):
+            raise ValueError(f"skewness must be finite; got {self}")
         if self.n < 1 or not (self.dof > 0):
             raise ValueError(f"n must be >= 1 and dof > 0; got {self}")
 
@@ -134,6 +147,25 @@ def _check_dim(dim: int) -> None:
         raise ValueError(f"dim must be a positive integer; got {dim!r}")
 
 
+def sample_skewness(y: np.ndarray) -> float:
+    """``m_3 / m_2^{3/2}`` with central sample moments ``m_k`` (0 for constant ``y``)."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    d = y - y.mean()
+    m2 = float(np.mean(d * d))
+    return float(np.mean(d * d * d)) / m2**1.5 if m2 > 0.0 else 0.0
+
+
+def sample_mean(y: np.ndarray, method: Method = Method.MONTE_CARLO) -> Estimate:
+    """The mean of i.i.d. summands ``y`` with SE = sample sd / sqrt(n) and their skewness."""
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if y.size < 3:
+        raise ValueError(f"need n >= 3 summands for a standard error and a skewness; got {y.size}")
+    if not np.all(np.isfinite(y)):
+        raise FloatingPointError("summands must be finite")
+    return Estimate(float(y.mean()), float(y.std(ddof=1) / math.sqrt(y.size)), int(y.size),
+                    method, skewness=sample_skewness(y))
+
+
 def monte_carlo(f: Integrand, dim: int, n: int, rng: np.random.Generator) -> Estimate:
     """Plain Monte-Carlo estimate of ``E[f(Z)]``, ``Z ~ N(0, I_dim)``.
 
@@ -143,11 +175,10 @@ def monte_carlo(f: Integrand, dim: int, n: int, rng: np.random.Generator) -> Est
     True
     """
     _check_dim(dim)
-    if n < 2:
-        raise ValueError("need n >= 2 for a standard error")
+    if n < 3:
+        raise ValueError("need n >= 3 for a standard error and a skewness")
     z = rng.standard_normal((n, dim))
-    y = _evaluate(f, z)
-    return Estimate(float(y.mean()), float(y.std(ddof=1) / math.sqrt(n)), n, Method.MONTE_CARLO)
+    return sample_mean(_evaluate(f, z))
 
 
 def quadratic_controls(z: np.ndarray, *, cross: bool = True) -> np.ndarray:
@@ -201,7 +232,7 @@ def control_variate(
     rinv = np.linalg.solve(r, np.eye(k + 1))
     var0 = float(rinv[0] @ rinv[0]) * s2  # [(X^T X)^{-1}]_00 = ||row 0 of R^{-1}||^2
     return Estimate(float(coef[0]), math.sqrt(var0), n, Method.CONTROL_VARIATE,
-                    dof=float(dof))
+                    dof=float(dof), skewness=sample_skewness(resid))
 
 
 def rqmc(

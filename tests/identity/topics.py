@@ -187,6 +187,48 @@ TOPICS: dict[str, list[tuple[str, dict, str]]] = {
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/sqrt(1-alphabar_t)) = 0", {}, T),
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/(1-alphabar_t)) = 0", {}, F),
     ],
+    # DDIM (Song, Meng & Ermon 2021, Eq. 7): the variances trade off exactly
+    "ddim-marginals": [
+        ("(1 - alphabar_tm1 - sigma2_t)/(1-alphabar_t)*(1-alphabar_t) + sigma2_t = "
+         "1 - alphabar_tm1", {}, T),
+        ("(1 - alphabar_tm1 - sigma2_t)/(1-alphabar_t)*(1-alphabar_t)**2 + sigma2_t = "
+         "1 - alphabar_tm1", {}, F),
+    ],
+    # Eq. 12 at sigma_t^2 = betatilde_t is DDPM's sampling step (Ho et al. 2020, Eq. 11)
+    "ddim-sampler": [
+        ("sqrt(alphabar_tm1)*(x_t - sqrt(1-alphabar_t)*epsilon)/sqrt(alphabar_t) + "
+         "sqrt(alpha_t)*(1-alphabar_tm1)/sqrt(1-alphabar_t)*epsilon = "
+         "(x_t - beta_t/sqrt(1-alphabar_t)*epsilon)/sqrt(alpha_t)", {}, T),
+        ("sqrt(alphabar_tm1)*(x_t - sqrt(1-alphabar_t)*epsilon)/sqrt(alphabar_t) + "
+         "sqrt(1-alphabar_tm1)*epsilon = "
+         "(x_t - beta_t/sqrt(1-alphabar_t)*epsilon)/sqrt(alpha_t)", {}, F),
+    ],
+    # the probability-flow velocity for Gaussian data N(m_1, v_1) at time t
+    "probability-flow-gaussian": [
+        ("-beta_t*x_0/2 + beta_t*(x_0 - m_1)/(2*v_1) = "
+         "beta_t*((1/v_1 - 1)*x_0 - m_1/v_1)/2", {}, T),
+        ("-beta_t*x_0/2 - beta_t*(x_0 - m_1)/(2*v_1) = "
+         "beta_t*((1/v_1 - 1)*x_0 - m_1/v_1)/2", {}, F),
+    ],
+    # the strided chain's x_0-weight at a kept step (Nichol & Dhariwal 2021, Sec. 4)
+    "strided-chain-bound": [
+        ("alphabar_tm1*(1 - alphabar_t/alphabar_tm1)/(2*(1-alphabar_tm1)*(1-alphabar_t)) = "
+         "(alphabar_tm1/(1-alphabar_tm1) - alphabar_t/(1-alphabar_t))/2", {}, T),
+        ("alphabar_tm1*(1 - alphabar_t/alphabar_tm1)/((1-alphabar_tm1)*(1-alphabar_t)) = "
+         "(alphabar_tm1/(1-alphabar_tm1) - alphabar_t/(1-alphabar_t))/2", {}, F),
+    ],
+    # SNR(a + h) = SNR(a) e^{-gamma h} for a log-linear SNR, the step before e^{-x} >= 1 - x
+    "continuous-time-remainder": [
+        ("exp(-v_1*(x_0+v_2)) = exp(-v_1*x_0)*exp(-v_1*v_2)", {}, T),
+        ("exp(-v_1*(x_0+v_2)) = exp(-v_1*x_0) + exp(-v_1*v_2)", {}, F),
+    ],
+    # z/alpha ~ N(x, 1/SNR) whatever alpha (Kingma et al. 2021, Sec. 5.1)
+    "vdm-snr-invariance": [
+        ("GaussE(((alpha_t*x_0 + alpha_t/sqrt(v_1)*epsilon)/alpha_t - x_0)^2, epsilon, 0, 1)"
+         " = 1/v_1", {}, T),
+        ("GaussE(((alpha_t*x_0 + alpha_t/sqrt(v_1)*epsilon)/alpha_t - x_0)^2, epsilon, 0, 1)"
+         " = alpha_t^2/v_1", {}, F),
+    ],
     "linear-gaussian-step": [
         (f"{LIN_STEP} = alpha_t^2*v_1 + 1", {}, T),
         (f"{LIN_STEP} = alpha_t*v_1 + 1", {}, F),

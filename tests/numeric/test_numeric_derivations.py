@@ -408,6 +408,21 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
                                           "test_ode::test_planted_divergence_sign_is_caught"),
     "respaced-chain-marginals": ("test_respace::test_sub_chain_has_the_parent_marginals",
                                  "test_strided::test_K_step_bound_matches_its_exact_value"),
+    "ddim-marginals": ("test_numeric_road_beyond::test_ddim_chain_keeps_the_ddpm_marginals",
+                       "test_numeric_road_beyond::"
+                       "test_ddim_without_the_square_root_loses_the_marginals"),
+    "ddim-sampler": ("test_numeric_road_beyond::"
+                     "test_ddim_sampler_is_ddpm_at_beta_tilde_and_exact_at_sigma_zero",),
+    "probability-flow-gaussian": (
+        "test_numeric_road_beyond::test_probability_flow_transports_the_data_law_to_the_marginal",
+        "test_numeric_road_beyond::test_probability_flow_samples_have_the_marginal_law"),
+    "strided-chain-bound": ("test_numeric_road_beyond::test_strided_posterior_by_regression",
+                            "test_numeric_road_beyond::"
+                            "test_strided_weights_telescope_on_real_schedules",
+                            "test_strided::test_K_step_bound_matches_its_exact_value"),
+    "continuous-time-remainder": (
+        "test_numeric_road_beyond::test_continuous_time_remainder_is_within_c_over_t",),
+    "vdm-snr-invariance": ("test_numeric_road_beyond::test_vdm_loss_depends_only_on_the_ends",),
     "luo-telescoping": ("test_numeric_score::test_luo_telescoping_pointwise",),
     "luo-consistency-term": (REFUTED,),
     "term-by-term-cancellation": (REFUTED,),

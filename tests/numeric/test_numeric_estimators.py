@@ -90,12 +90,20 @@ def test_all_estimators_on_exp_moment(seed: int) -> None:
     n_ex = active_examples(1)
     mc = monte_carlo(exp_first, 1, 50_000, np.random.default_rng(seed))
     # Var exp(Z) = e^2 - e = 4.67: SE ~ 0.0097 (its estimate swings by ~x1.4, the
-    # lognormal's heavy tail), detectable <~ 0.12: catch a 10 % error (0.165).
-    assert_agrees(mc, SQRT_E, must_detect=0.1 * SQRT_E, n_examples=n_ex, what="MC")
+    # lognormal's heavy tail).  Under the skewness-corrected rule the detectable error is
+    # 8.8-11 SE in most samples, but up to 3 (z + b) + z_beta ~ 21 SE in a sample with one
+    # far outlier (skewness ~ 46, about 1 in 2000 samples): catch a 20 % error (0.33),
+    # which holds unless the SE exceeds 0.0156 (an outlier Z > 6.4: 4e-6 per example).
+    assert_agrees(mc, SQRT_E, must_detect=0.2 * SQRT_E, n_examples=n_ex, what="MC")
     cv = control_variate(exp_first, quadratic_controls, 1, 50_000, np.random.default_rng(seed))
     # Quadratic controls explain e(1 + 1/2) = 4.08 of the variance 4.67 (residual
-    # ~0.6, SE ~ 0.0035 at n = 5e4): catch a 5 % error (0.082).
-    assert_agrees(cv, SQRT_E, must_detect=0.05 * SQRT_E, n_examples=n_ex, what="CV")
+    # ~0.6, SE ~ 0.0035 at n = 5e4).  Both checks use the skewness-corrected rule (the
+    # estimates carry their summands' skewness); for plain MC its rate at this level is
+    # measured within budget (test_numeric_tail), for the CV residual (skewness 20) it is
+    # not yet: 2.0-2.7 alpha, a strict xfail there.  The residuals' sample skewness is
+    # 7-72 (median 15), so the heavy side is up to ~21 SE long: catch an 8 % error
+    # (0.132; it was 5 % under the normal rule), which holds while the SE < 0.0063.
+    assert_agrees(cv, SQRT_E, must_detect=0.08 * SQRT_E, n_examples=n_ex, what="CV")
     # Variance reduction, on the lighter-tailed exp(Z/2) (for exp Z the sample R^2 swings
     # too much: ratio 0.54 at one of 400 thorough seeds, population 0.36).  Same seed,
     # same draws: the SE ratio is the sample sqrt(1 - R^2); population

@@ -15,14 +15,14 @@ from scipy.special import logsumexp
 
 from ddpm_theory import domains
 from ddpm_theory.numeric import (
-    Estimate,
-    Method,
     active_examples,
     check_agreement,
     gauss_hermite,
     normal_log_density,
     per_run_alpha,
     rejection_probability,
+    sample_mean,
+    skew_corrected_bounds,
     z_threshold,
 )
 from ddpm_theory.numeric.formulas import FAST, generated, schedule_quantities
@@ -50,13 +50,13 @@ def tweedie_mean(xt: np.ndarray, ab: float, noise_factor: float = 1.0) -> np.nda
 
 def _orthogonality(x0, xt, f, n_ex) -> list[bool]:
     """E[(x_0 - f(x_t)) g(x_t)] = 0 for g in {1, x_t, tanh x_t}: the defining property of
-    the conditional mean, checked by MC z-tests (SE from the sample sd, n = 4e4)."""
+    the conditional mean, checked by MC z-tests (SE from the sample sd, n = 4e4) under the
+    skewness-corrected rule (the products are skewed: a sample-SE normal rule exceeds
+    its level on skewed summands, test_numeric_tail)."""
     r = x0 - f
     out = []
     for g in (np.ones_like(xt), xt, np.tanh(xt)):
-        y = r * g
-        est = Estimate(float(y.mean()), float(y.std(ddof=1) / math.sqrt(y.size)), y.size,
-                       Method.MONTE_CARLO)
+        est = sample_mean(r * g)
         out.append(check_agreement(est, 0.0, budget=1e-6 / 3, n_examples=n_ex).agrees)
     return out
 
@@ -93,12 +93,18 @@ def test_tweedie_planted_slip_is_rejected(seed: int) -> None:
     """Planted: the score without its (1 - alpha_bar) factor.  Its shift of the g = x_t
     moment is E[(x_0 - f) x_t] = sqrt(alpha_bar) (E[score(x_t) x_t] = -1, by parts), the
     SE is the moment's sd / sqrt N (quadrature), and the power of that one z-test --
-    computed with a 10 % allowance on the sample SE -- is >= 1 - 1e-3."""
+    computed with a 10 % allowance on the sample SE, and on the longer side of the
+    skewness-corrected interval at twice the moment's skewness (quadrature) -- is
+    >= 1 - 1e-3."""
     ab, slip = 0.5, 1 / (1 - 0.5)
     delta = _slip_moment(ab, 1, slip)
     assert delta == pytest.approx(math.sqrt(ab), rel=1e-8)
-    se = math.sqrt(_slip_moment(ab, 2, slip) - delta**2) / math.sqrt(N)
-    thr = z_threshold(1e-6 / 3, active_examples())
+    var = _slip_moment(ab, 2, slip) - delta**2
+    se = math.sqrt(var) / math.sqrt(N)
+    m3 = _slip_moment(ab, 3, slip) - 3 * delta * var - delta**3
+    lo, hi = skew_corrected_bounds(z_threshold(1e-6 / 3, active_examples()),
+                                   2 * m3 / var**1.5, N)
+    thr = max(-lo, hi)
     assert rejection_probability(delta, 1.1 * se, thr, true_stderr=se) >= 1 - 1e-3
     rng = np.random.default_rng(seed)
     k = rng.choice(2, size=N, p=W)
