@@ -28,10 +28,6 @@ instance under a wrong mapping is absent from the step and the application is re
 the reason.  What is accepted is a *use* of the lemma: a mapping under which a side of the
 instance still occurs (a symmetric lemma with its symbols swapped, a lemma homogeneous in a
 symbol at a scaled value with c compensating) is a valid application and passes.
-
-A lemma's verification is memoised within the process (:func:`verified`), keyed by its name
-and its built derivation object, and valid only while every lemma it used, transitively, is
-still registered as the same object.
 """
 
 from __future__ import annotations
@@ -45,9 +41,8 @@ from .signs import DomainLookup
 
 if TYPE_CHECKING:
     from .certificates import Certificate
-    from .engine import Derivation, DerivationResult
 
-__all__ = ["Apply", "Instance", "lemma_sides", "lemma_instance", "apply_lemma", "verified"]
+__all__ = ["Apply", "Instance", "lemma_sides", "lemma_instance", "apply_lemma"]
 
 
 @dataclass(frozen=True)
@@ -272,33 +267,3 @@ def _numerically_nonzero(d: sp.Expr) -> bool:
 def _short(e: Any, limit: int = 160) -> str:
     s = str(e)
     return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
-# -- memoised verification of a lemma ----------------------------------------------------
-#: name -> (the built derivation, (name, object) of every lemma it used, transitively, result)
-_VERIFIED: dict[str, tuple[Any, tuple[tuple[str, Any], ...], Any]] = {}
-
-
-def verified(name: str, lemma: Derivation) -> DerivationResult:
-    """``lemma.verify()``, memoised in this process while ``lemma`` and every lemma it used
-    are still the registered objects (never stored on disk)."""
-    from . import registry
-
-    def current(n: str) -> Any:
-        try:
-            return registry.get(n)
-        except KeyError:
-            return None
-
-    memo = _VERIFIED.get(name)
-    if memo is not None and memo[0] is lemma and all(current(n) is o for n, o in memo[1]):
-        return memo[2]
-    result = lemma.verify()
-    used: dict[str, Any] = {}
-    for n in sorted({x for s in result.steps for x in s.lemmas}):
-        used[n] = current(n)
-        inner = _VERIFIED.get(n)
-        if inner is not None and inner[0] is used[n]:
-            used.update(dict(inner[1]))
-    _VERIFIED[name] = (lemma, tuple(sorted(used.items(), key=lambda kv: kv[0])), result)
-    return result

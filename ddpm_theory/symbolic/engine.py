@@ -41,7 +41,7 @@ from typing import Any
 import sympy as sp
 
 from ..domains import Domain
-from .application import apply_lemma, verified
+from .application import apply_lemma
 from .certificates import (
     Apply,
     Certificate,
@@ -475,7 +475,7 @@ def _lemma_problem(d: Derivation, lemmas: set[str]) -> str:
             return f"lemma {name!r} is not registered"
         _IN_PROGRESS.append(d.name)
         try:
-            result = verified(name, lemma)
+            result = lemma.verify()
         finally:
             _IN_PROGRESS.pop()
         if result.status is not Status.VERIFIED:

@@ -18,7 +18,7 @@ import sympy as sp
 
 from ddpm_theory.domains import POSITIVE, REAL, VARIANCE
 from ddpm_theory.symbolic import Apply, Citation, Derivation, Part, Status, Step, registry
-from ddpm_theory.symbolic.application import apply_lemma, lemma_sides, verified
+from ddpm_theory.symbolic.application import apply_lemma, lemma_sides
 from ddpm_theory.symbolic.engine import _map, expand_lemmas, substitute_definitions
 from ddpm_theory.symbolic.notation import sym
 from ddpm_theory.symbolic.procedures import make_lookup
@@ -187,19 +187,3 @@ def test_every_registered_application_is_found_and_a_perturbed_one_refused():
             out, why = apply_lemma(cert_, lhs, rhs, lookup)
             assert out is None, (d.name, cert_)
             assert NOT_OCCUR in why.reason or "domain" in why.reason
-
-
-# -- the lemma's verification is memoised, and invalidated with its lemmas ------------------
-def test_the_memo_is_reused_and_invalidated_when_a_lemma_it_used_changes():
-    outer = Derivation(name="test-app-outer", title="t", statement="t", parts=(Part(
-        "p", (x + y) ** 2 + v, "start",
-        (Step(x**2 + 2 * x * y + y**2 + v, "square", CITE, certificate=sq(x, y)),)),))
-    broken = lemma("test-app-square", (la + lb) ** 2, la**2 + lb**2)
-    with registry.temporary(SQUARE), registry.temporary(outer):
-        first = verified("test-app-outer", outer)
-        assert first.status is VERIFIED and verified("test-app-outer", outer) is first
-        with registry.temporary(broken):   # the lemma it used is now a different object
-            again = verified("test-app-outer", outer)
-            assert again is not first and again.status is FAILED
-        copy = dataclasses.replace(outer)  # another built object: verified afresh
-        assert verified("test-app-outer", copy) is not first
