@@ -15,6 +15,7 @@ their keys, and exits non-zero when a package scores below its threshold.
 
     python mutation/run.py                 # every package, fresh
     python mutation/run.py numeric         # one package
+    python mutation/run.py backend.schedule  # one unit of a package (targets.toml)
     python mutation/run.py numeric --reuse # keep the previous results of unchanged code
 """
 
@@ -250,21 +251,30 @@ def stale_equivalents(scores: list[Score], keys: dict[str, str], mutants: set[st
 # ----------------------------------------------------------------------------- main
 
 
-def run_package(
-    name: str, targets: dict[str, Any], args: argparse.Namespace
-) -> tuple[Score, set[str]]:
-    package, settings = targets["package"][name], targets["settings"]
+def run_unit(name: str, unit: dict[str, Any], settings: dict[str, Any],
+             args: argparse.Namespace) -> list[Mutant]:  # fmt: skip
+    """One mutmut run over the modules of UNIT with its tests, in build/mutation/NAME."""
     scratch = SCRATCH / name
     if not args.reuse and scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True, exist_ok=True)
     copy_repository(scratch, settings["copy"])
-    write_mutmut_config(scratch, package, settings)
-    start = time.perf_counter()
-    print(f"== {name}: mutating {', '.join(package['mutate'])}", flush=True)
+    write_mutmut_config(scratch, unit, settings)
+    print(f"== {name}: mutating {', '.join(unit['mutate'])}", flush=True)
     if not args.collect_only:
         run_mutmut(scratch, args.max_children, args.mutants)
-    mutants = collect(scratch)
+    return collect(scratch)
+
+
+def run_package(
+    name: str, targets: dict[str, Any], args: argparse.Namespace
+) -> tuple[Score, set[str]]:
+    package = targets["package"][name]
+    start, mutants = time.perf_counter(), []
+    for unit_name, unit in package["unit"].items():
+        if args.units and f"{name}.{unit_name}" not in args.units:
+            continue
+        mutants += run_unit(f"{name}/{unit_name}", unit, targets["settings"], args)
     score = score_package(name, mutants, load_equivalent())
     score.seconds, score.threshold = time.perf_counter() - start, package["threshold"]
     print_survivors(score, args.diffs)
@@ -273,7 +283,8 @@ def run_package(
 
 def parse_arguments(packages: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("packages", nargs="*", help=f"some of {', '.join(packages)} (all)")
+    parser.add_argument("packages", nargs="*",
+                        help=f"some of {', '.join(packages)} (all), or PACKAGE.UNIT")  # fmt: skip
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--reuse", action="store_true", help="keep results of unchanged code")
     parser.add_argument("--collect-only", action="store_true", help="report the last run")
@@ -281,10 +292,12 @@ def parse_arguments(packages: list[str]) -> argparse.Namespace:
     parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
     parser.add_argument("--collect-in-scratch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    unknown = set(args.packages) - set(packages)
+    args.units = [p for p in args.packages if "." in p]
+    chosen = list(dict.fromkeys(p.split(".")[0] for p in args.packages))
+    unknown = set(chosen) - set(packages)
     if unknown:
         parser.error(f"unknown package(s) {sorted(unknown)}; mutation/targets.toml has {packages}")
-    args.packages = args.packages or packages
+    args.packages = chosen or packages
     return args
 
 
@@ -303,7 +316,8 @@ def main() -> int:
         keys |= package_keys
     print()
     print_table(scores)
-    for key in stale_equivalents(scores, load_equivalent(), keys):
+    stale = [] if args.units else stale_equivalents(scores, load_equivalent(), keys)
+    for key in stale:
         print(f"warning: equivalent.toml names a mutant that no longer survives: {key}")
     failing = [s.package for s in scores if s.score < s.threshold]
     if failing:

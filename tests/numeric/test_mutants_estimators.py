@@ -103,6 +103,9 @@ def test_quadratic_controls_columns() -> None:
     np.testing.assert_array_equal(est.quadratic_controls(z), want)
     np.testing.assert_array_equal(est.quadratic_controls(z, cross=False), want[:, :6])
     np.testing.assert_array_equal(est.quadratic_controls(z[:, :1]), want[:, [0, 3]])
+    two = est.quadratic_controls(z[:, :2])
+    np.testing.assert_array_equal(two, np.column_stack([z[:, :2], z[:, :2] ** 2 - 1.0,
+                                                        z[:, 0] * z[:, 1]]))  # fmt: skip
     with pytest.raises(ValueError, match=r"z must have shape \(n, d\); got \(3,\)"):
         est.quadratic_controls(np.zeros(3))
 
