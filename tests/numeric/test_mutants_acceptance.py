@@ -91,3 +91,18 @@ def test_assert_gof_passes_on_and_reports() -> None:
         acc.assert_gof(x + 1.0, stats.norm.cdf, n_examples=1)
     assert math.isclose(acc.assert_gof(x, stats.norm.cdf, n_examples=1).alpha,
                         acc.DEFAULT_BUDGET)  # fmt: skip
+
+
+def test_ks_power_lower_bound_is_the_binomial_tail_mass() -> None:
+    """Planted: the lower tail's ``ceil(n (F - d*)) - 1`` moved by one (``+ 1``, ``- 2``),
+    or the upper tail's ``floor`` bound moved: the bound must be exactly
+    P(|K/n - F(x)| > d*) for K ~ Binomial(n, G(x)), summed term by term."""
+    n = 20
+    d_star = acc.ks_critical_value(n, acc.per_run_alpha(0.5, 1))
+    for shift, x in ((1.0, 0.0), (-1.0, 0.0), (0.7, -0.3)):
+        f = float(stats.norm.cdf(x))
+        g = float(stats.norm.cdf(x - shift))
+        want = sum(stats.binom.pmf(k, n, g) for k in range(n + 1) if abs(k / n - f) > d_star)
+        got = acc.ks_power_lower_bound(n, lambda t, s=shift: stats.norm.cdf(t - s),
+                                       stats.norm.cdf, np.array([x]), budget=0.5, n_examples=1)
+        assert got == pytest.approx(want, rel=1e-12), (shift, x)
