@@ -106,3 +106,13 @@ def test_ks_power_lower_bound_is_the_binomial_tail_mass() -> None:
         got = acc.ks_power_lower_bound(n, lambda t, s=shift: stats.norm.cdf(t - s),
                                        stats.norm.cdf, np.array([x]), budget=0.5, n_examples=1)
         assert got == pytest.approx(want, rel=1e-12), (shift, x)
+
+
+def test_gof_test_sample_size_and_level() -> None:
+    """Planted: ``x.size < 8`` -> ``<= 8`` / ``< 9``, its message garbled, or
+    ``n_examples`` not passed on to per_run_alpha."""
+    x = stats.norm.ppf((np.arange(8) + 0.5) / 8)
+    rep = acc.gof_test(x.reshape(2, 4), stats.norm.cdf, budget=1e-2, n_examples=4)
+    assert (rep.n, rep.alpha) == (8, 1e-2 / 4)
+    with pytest.raises(ValueError, match="^need at least 8 samples for a goodness-of-fit test$"):
+        acc.gof_test(x[:7], stats.norm.cdf, n_examples=1)

@@ -99,3 +99,28 @@ def test_kl_mvn_against_the_trace_formula() -> None:
     want = 0.5 * (np.trace(inv2 @ cov) + dm @ inv2 @ dm - 3
                   + np.linalg.slogdet(cov2)[1] - np.linalg.slogdet(cov)[1])  # fmt: skip
     assert g.kl_mvn(mean, cov, m2, cov2) == pytest.approx(want, rel=1e-12)
+
+
+def _full_covariance_calls() -> list:
+    x, mean, cov = _batch()
+    cov2 = cov + np.diag([1.0, 0.5, 2.0])
+    return [
+        pytest.param(g.mvn_log_density, (x, mean, cov), id="mvn_log_density"),
+        pytest.param(g.kl_mvn, (mean, cov, 0.5 * mean, cov2), id="kl_mvn"),
+        pytest.param(g.mvn_entropy, (cov,), id="mvn_entropy"),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.longdouble])
+@pytest.mark.parametrize(("f", "args"), _full_covariance_calls())
+def test_full_covariance_forms_compute_in_float64(f, args, dtype) -> None:
+    """Planted: a dropped ``dtype=np.float64`` in _chol or in the means' conversion: a
+    float32 covariance would be factorised in float32, a long-double argument would make
+    the result long double (or be refused by LAPACK). Each argument in turn is given in
+    DTYPE (its value exactly representable); the result must equal the float64 call."""
+    for i in range(len(args)):
+        low = [a if j != i else a.astype(dtype) for j, a in enumerate(args)]
+        ref = [a if j != i else a.astype(dtype).astype(np.float64) for j, a in enumerate(args)]
+        got, want = np.asarray(f(*low)), np.asarray(f(*ref))
+        assert got.dtype == np.float64, (f.__name__, i)
+        assert np.array_equal(got, want), (f.__name__, i, got, want)
