@@ -71,7 +71,8 @@ class Score:
 
     @property
     def considered(self) -> int:
-        return sum(self.counts.values()) - self.counts["equivalent"] - self.counts["skipped"]
+        excluded = ("equivalent", "skipped", "not checked")
+        return sum(self.counts.values()) - sum(self.counts[status] for status in excluded)
 
     @property
     def detected(self) -> int:
@@ -212,7 +213,7 @@ def score_package(name: str, mutants: list[Mutant], equivalent: dict[str, str]) 
         status = mutant.status
         if status in UNDETECTED and mutant.key in equivalent:
             status = "equivalent"
-        elif status not in DETECTED:
+        elif status in UNDETECTED or status == "suspicious":
             score.survivors.append(mutant)
         score.counts[status] += 1
     return score
@@ -231,12 +232,12 @@ def print_survivors(score: Score, show_diffs: bool) -> None:
 
 def print_table(scores: list[Score]) -> None:
     header = ("package", "mutants", "killed", "timeout", "survived", "no tests", "equivalent",
-              "score", "threshold", "minutes")  # fmt: skip
+              "unchecked", "score", "threshold", "minutes")  # fmt: skip
     print("  ".join(f"{h:>10}" for h in header))
     for s in scores:
         c = s.counts
         row = (s.package, sum(c.values()), c["killed"], c["timeout"], c["survived"],
-               c["no tests"], c["equivalent"], f"{100 * s.score:.1f}%",
+               c["no tests"], c["equivalent"], c["not checked"], f"{100 * s.score:.1f}%",
                f"{100 * s.threshold:.0f}%", f"{s.seconds / 60:.1f}")  # fmt: skip
         print("  ".join(f"{v:>10}" for v in row))
 
@@ -319,9 +320,9 @@ def main() -> int:
     stale = [] if args.units else stale_equivalents(scores, load_equivalent(), keys)
     for key in stale:
         print(f"warning: equivalent.toml names a mutant that no longer survives: {key}")
-    failing = [s.package for s in scores if s.score < s.threshold]
+    failing = [s.package for s in scores if s.score < s.threshold or s.counts["not checked"]]
     if failing:
-        print(f"mutation score below the threshold: {', '.join(failing)}")
+        print(f"mutation score below the threshold, or mutants unchecked: {', '.join(failing)}")
     return 1 if failing else 0
 
 
