@@ -14,7 +14,9 @@ An entry's ``formula`` is its claim written in SymPy syntax, one or more relatio
   at the first point where the two sides differ, and refuted when they agree at every
   point (the first point is shown, both sides equal there).
 * An entry decided by a derivation records the very relation the deciding step checks,
-  ``previous == claimed`` for a refuted step and ``start == last`` for a verified part;
+  ``previous == claimed`` for a refuted step and ``start op last`` for a verified part,
+  ``op`` being the relation the part's steps establish (``>=`` for a chain with a ``≥``
+  step, ``<=`` for one with a ``≤`` step, ``==`` otherwise);
   :func:`formula_ties` parses it with the derivation's own symbols and functions and
   confirms that it is that relation, so editing the formula breaks ``--check``.
 
@@ -39,7 +41,7 @@ import numpy as np
 import sympy as sp
 
 __all__ = ["FormulaError", "Evaluation", "parse_relations", "evaluate", "formula_ties",
-           "deciding_relation", "RELATIONS"]
+           "deciding_relation", "chain_op", "relation_text", "RELATIONS"]
 
 RELATIONS = ("==", "!=", "<=", ">=")
 #: significant digits of the evaluation, and the relative agreement that counts as equal
@@ -187,24 +189,35 @@ def evaluate(text: str, declared: Mapping[str, str], n_points: int = 6,
 
 
 # -- the tie between a derivation-decided entry's formula and its deciding step ----------
-def deciding_relation(derivation: Any, part: str | None, refuted: bool) -> tuple[Any, Any]:
-    """``(before, claimed)``: for a refuted entry the expressions on either side of the
-    first claimed-false step of the part (or derivation); otherwise the start and the last
-    expression of the part (of the last part, for a whole derivation)."""
+def deciding_relation(derivation: Any, part: str | None, refuted: bool
+                      ) -> tuple[Any, Any, str]:
+    """``(before, claimed, op)``: for a refuted entry the expressions on either side of the
+    first claimed-false step of the part (or derivation), with ``op`` ``"=="``; otherwise
+    the start and the last expression of the part (of the last part, for a whole
+    derivation), with ``op`` the relation the chain establishes: ``">="`` when a step is
+    ``≥`` (and none ``≤``), ``"<="`` the other way round, else ``"=="``."""
     parts = [p for p in derivation.parts if part is None or p.title == part]
     if refuted:
         for p in parts:
             prev = p.start
             for s in p.steps:
                 if s.claimed_false:
-                    return prev, s.expr
+                    return prev, s.expr, "=="
                 prev = s.expr
         raise FormulaError(f"{derivation.name}: no claimed-false step"
                            + (f" in part {part!r}" if part else ""))
     if not parts:
         raise FormulaError(f"{derivation.name}: no part {part!r}")
     p = parts[-1]
-    return p.start, (p.steps[-1].expr if p.steps else p.start)
+    return p.start, (p.steps[-1].expr if p.steps else p.start), chain_op(p.steps)
+
+
+def chain_op(steps: Any) -> str:
+    """The relation a chain of steps establishes between its start and its end."""
+    kinds = {s.relation.value for s in steps}
+    if ">=" in kinds and "<=" in kinds:
+        raise FormulaError("a chain with both ≤ and ≥ steps establishes no relation")
+    return ">=" if ">=" in kinds else "<=" if "<=" in kinds else "=="
 
 
 def _names(*exprs: Any) -> dict[str, Any]:
@@ -225,9 +238,9 @@ def _names(*exprs: Any) -> dict[str, Any]:
     return {**out, **bases}
 
 
-def relation_text(before: Any, claimed: Any) -> str:
+def relation_text(before: Any, claimed: Any, op: str = "==") -> str:
     """The formula text of a deciding relation (what ``formula`` should hold)."""
-    return f"{sp.sstr(before)} == {sp.sstr(claimed)}"
+    return f"{sp.sstr(before)} {op} {sp.sstr(claimed)}"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -252,13 +265,14 @@ def formula_ties(text: str, derivation: Any, part: str | None, refuted: bool) ->
     if part is None and not refuted and len(derivation.parts) > 1:
         whys = [formula_ties(text, derivation, p.title, False) for p in derivation.parts]
         return "" if "" in whys else whys[0] + " (nor any other part's)"
-    before, claimed = deciding_relation(derivation, part, refuted)
+    before, claimed, op = deciding_relation(derivation, part, refuted)
     try:
         rels = parse_relations(text, _names(before, claimed), evaluate=False)
     except FormulaError as exc:
         return str(exc)
-    if len(rels) != 1 or rels[0][1] != "==":
-        return "a derivation-decided formula is one relation 'before == claimed'"
+    if len(rels) != 1 or rels[0][1] != op:
+        return (f"a derivation-decided formula is one relation 'before {op} claimed' "
+                "(the relation its deciding chain establishes)")
     a, _, b = rels[0]
     if not _same(a, before):
         return f"its left side is not the deciding step's: {sp.sstr(before)}"

@@ -75,7 +75,8 @@ def _edited_formula(formula: str, by_formula: bool) -> str:
     """A formula-decided entry's relation turned (its formula is what is evaluated, so a
     false formula edited into another false one keeps its verdict); a derivation-decided
     entry's formula with a plausible slip: the first ' - ' (or '*' or '+') turned."""
-    edits = (((" == ", " != "), (" != ", " == "), (" >= ", " <= ")) if by_formula
+    edits = (((" == ", " != "), (" != ", " == "), (" >= ", " <= "), (" <= ", " >= "))
+             if by_formula
              else ((" - ", " + "), ("*", "/"), (" + ", " - ")))
     for old, new in edits:
         if old in formula:

@@ -51,6 +51,8 @@ def test_quotes_match_the_digests_recorded_against_the_sources():
 
 def test_quotes_are_located_by_line():
     assert len(QUOTED) >= 35
+    unquoted = [e.id for e in ENTRIES if e.source in cat.DOCUMENTS and not e.quote]
+    assert not unquoted, f"every entry of a source document quotes it: {unquoted}"
     for e in QUOTED:
         assert e.source in cat.DOCUMENTS, e.id  # Ho et al. is cited by equation
         assert LINE.match(e.location), f"{e.id}: a quote's location starts 'line N'"

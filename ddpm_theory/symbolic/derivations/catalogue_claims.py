@@ -54,7 +54,8 @@ def _density_parts() -> tuple[Part, ...]:
             start_rule="the density of N(0, 0.01) evaluated at its mean",
             cite=cite(S000, "'should return a probability number between 0 and 1'"),
             steps=(
-                Step(10 / sp.sqrt(2 * sp.pi), "1/√(2π · 0.01) = 10/√(2π) ≈ 3.989"),
+                Step(10 / sp.sqrt(2 * sp.pi), "1/√(2π · 0.01) = 10/√(2π) ≈ 3.989",
+                     cite("standard", "the normal density")),
                 Step(sp.Min(10 / sp.sqrt(2 * sp.pi), 1),
                      "the source: a value of q(x_0) is a probability between 0 and 1, so capping "
                      "it at 1 changes nothing", cite(S000, "Property 1"), claimed_false=True),
@@ -78,7 +79,8 @@ def _decoder_parts() -> tuple[Part, ...]:
                         "are open); F(k) stands for Φ(b_k)"),
             cite=cite(HO, "Eq. 13"),
             steps=(
-                Step(F(n) - F(0), "the sum telescopes (induction on n)"),
+                Step(F(n) - F(0), "the sum telescopes: the terms k = 1, …, n − 1 cancel "
+                     "(induction on n)", cite("standard", "telescoping sum")),
             ),
         ),
         Part(
@@ -86,10 +88,11 @@ def _decoder_parts() -> tuple[Part, ...]:
             lhs=r"\partial L_0 / \partial \mu_\theta",
             start=sp.diff(-gaussian_logpdf(x0, mu_theta, v), mu_theta),
             start_rule=("L_0 = −log p_θ(x_0|x_1) with the Gaussian decoder "
-                        "N(x_0; μ_θ(x_1, 1), σ_1²); differentiate in the network output μ_θ"),
+                        "N(x_0; μ_θ(x_1, 1), σ_1²), differentiated in the network output μ_θ: "
+                        "(μ_θ − x_0)/σ_1² (d/dμ (x_0 − μ)²/(2σ²); the normaliser does not "
+                        "depend on μ)"),
             cite=cite(HO, "§3.3"),
             steps=(
-                Step((mu_theta - x0) / v, "d/dμ (x_0 − μ)²/(2σ²) = (μ − x_0)/σ²"),
                 Step(sp.Integer(0), "the source: 'L_0 does not mention any model parameters'",
                      cite(S000, "Approximating the L_0 term, option 1"), claimed_false=True),
             ),
@@ -123,10 +126,12 @@ def _entropy_parts() -> tuple[Part, ...]:
             start=-p * sp.log(p),
             start_rule="a term of H(X) = −Σ p(x) log p(x) with a probability p ∈ (0, 1)",
             cite=cite(S001, "Shannon's entropy"),
-            steps=(Step(sp.Integer(0),
-                        "−p log p = p ∫_p^1 du/u ≥ 0 since p ≤ 1; so H ∈ [0, ∞) for a "
-                        "discrete X", cite(CT, "Lemma 2.1.1"), relation=Relation.GE,
-                        gap=p * sp.Integral(1 / u, (u, p, 1))),),
+            steps=(Step(p * sp.Integral(1 / u, (u, p, 1)), "−log p = ∫_p^1 du/u",
+                        cite("standard", "the logarithm as an integral")),
+                   Step(sp.Integer(0),
+                        "the integrand is positive and p ≤ 1, so −p log p ≥ 0; H ∈ [0, ∞) for "
+                        "a discrete X", cite(CT, "Lemma 2.1.1"), relation=Relation.GE,
+                        gap=p * sp.Integral(1 / u, (u, p, 1)))),
         ),
         Part(
             title="Differential entropy of a Gaussian",
@@ -134,8 +139,12 @@ def _entropy_parts() -> tuple[Part, ...]:
             start=-GaussE(gaussian_logpdf(x, m, v), x, m, v),
             start_rule="h(X) = −E[log p(X)] for the density p = N(m, v)",
             cite=cite(CT, "Example 8.1.2"),
-            steps=(Step(sp.log(2 * sp.pi * sp.E * v) / 2,
-                        "E[(x − m)²] = v: h = ½ log(2πv) + ½ = ½ log(2πe v)"),),
+            steps=(Step(sp.log(2 * sp.pi * v) / 2 + GaussE((x - m) ** 2, x, m, v) / (2 * v),
+                        "linearity: −log N(x; m, v) = ½ log(2πv) + (x − m)²/(2v)",
+                        cite("standard", "linearity of expectation")),
+                   Step(sp.log(2 * sp.pi * sp.E * v) / 2,
+                        "E[(x − m)²] = v: h = ½ log(2πv) + ½ = ½ log(2πe v)",
+                        cite(CT, "Example 8.1.2"))),
         ),
         Part(
             title="The entropy of a continuous latent is non-negative (claimed)",
@@ -144,7 +153,8 @@ def _entropy_parts() -> tuple[Part, ...]:
             start_rule="the entropy H(Z) of the variational bound for Z ~ N(0, 0.01)",
             cite=cite(S001, "Varational lower-bound: E[log p(X, Z)] + H(Z)"),
             steps=(
-                Step(h_small, "½ log(2πe · 0.01) ≈ −0.884"),
+                Step(h_small, "½ log(2πe · 0.01) ≈ −0.884 (the part above at v = 0.01)",
+                     cite(CT, "Example 8.1.2")),
                 Step(sp.Max(h_small, 0),
                      "the source: H ∈ [0, ∞), so clipping at 0 changes nothing",
                      cite(S001, "Shannon's entropy"), claimed_false=True),
@@ -169,10 +179,11 @@ def _kl_parts() -> tuple[Part, ...]:
             start_rule=("P_i = w_i / Σw, Q_i = c_i / Σc: every pair of distributions with full "
                         "support on three outcomes"),
             cite=cite(CT, "Thm. 2.6.3"),
-            steps=(Step(sp.Integer(0),
+            steps=(Step(gap,
                         "KL = Σ P_i (r_i − 1 − log r_i) with r_i = Q_i/P_i, because "
-                        "Σ P_i r_i = Σ Q_i = 1 = Σ P_i; each r − 1 − log r ≥ 0",
-                        relation=Relation.GE, gap=gap),),
+                        "Σ P_i r_i = Σ Q_i = 1 = Σ P_i", cite(CT, "Thm. 2.6.3")),
+                   Step(sp.Integer(0), "each r − 1 − log r ≥ 0 (log r ≤ r − 1)",
+                        cite(CT, "Thm. 2.6.3"), relation=Relation.GE, gap=gap)),
         ),
         Part(
             title="KL is always (strictly) positive (claimed)",
@@ -195,7 +206,10 @@ def _jensen_parts() -> tuple[Part, ...]:
             start=-gap,
             start_rule="X ~ N(m, v); f convex ⇒ f(E X) ≤ E f(X)",
             cite=cite(CT, "Thm. 2.6.2"),
-            steps=(Step(sp.Integer(0), "E[X²] − (E X)² = v ≥ 0", relation=Relation.GE, gap=v),),
+            steps=(Step(v, "Gaussian moments: E[X²] − (E X)² = (m² + v) − m²",
+                        cite("standard", "Gaussian moments")),
+                   Step(sp.Integer(0), "a variance is ≥ 0", cite(CT, "Thm. 2.6.2"),
+                        relation=Relation.GE, gap=v)),
         ),
         Part(
             title="Jensen as f(E X) ≥ E f(X) for every f (claimed)",
@@ -204,7 +218,7 @@ def _jensen_parts() -> tuple[Part, ...]:
             start_rule="X ~ N(m, v) and the function f(x) = x²",
             cite=cite(S001, "Jensen's inequality"),
             steps=(
-                Step(-v, "Gaussian moments: m² − (m² + v)"),
+                Step(-v, "Gaussian moments: m² − (m² + v)", cite("standard", "Gaussian moments")),
                 Step(sp.Max(-v, 0), "the source: f(E X) ≥ E f(X), so the difference is ≥ 0",
                      cite(S001, "Jensen's inequality"), claimed_false=True),
             ),
@@ -256,7 +270,7 @@ def _bayes_parts() -> tuple[Part, ...]:
                         "p(θ|x) = p(x|θ) p(θ) / ∫ p(x|θ) p(θ) dθ"),
             cite=cite(S001, "Likelihood function"),
             steps=(
-                Step(2 * theta, "∫_0^1 θ dθ = ½"),
+                Step(2 * theta, "∫_0^1 θ dθ = ½", cite("standard", "power rule")),
                 Step(theta, "the source: L(θ, x) = p(θ|x), and the likelihood of x = 1 is "
                             "p(x = 1|θ) = θ", cite(S001, "Likelihood function"),
                      claimed_false=True),
@@ -285,7 +299,8 @@ def _marginal_parts() -> tuple[Part, ...]:
             start_rule="U(−√3, √3) has mean 0 and variance 1, like N(0, 1)",
             cite=cite(S000, "Interpreting the meaning of LM_{t−1}"),
             steps=(
-                Step(sp.Rational(9, 5), "∫ x⁴ dx / (2√3) over (−√3, √3) = 9/5"),
+                Step(sp.Rational(9, 5), "∫ x⁴ dx / (2√3) over (−√3, √3) = 9/5",
+                     cite("standard", "power rule")),
                 Step(GaussE(x**4, x, 0, 1),
                      "the source: 'a multivariate distribution is fully specified by its mean "
                      "vector and covariance matrix', so it has the fourth moment of N(0, 1)",

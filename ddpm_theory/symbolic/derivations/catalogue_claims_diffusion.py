@@ -29,10 +29,12 @@ from ..notation import (
 )
 from ..registry import register
 from ._common import HO, HW, cite, coefficients, gaussian_logpdf
+from .catalogue_claims_sampling import algorithm2_part, luo_part
 from .kl import kl_univariate
 from .posterior import BETA_TILDE, MU_TILDE
 
 S001 = "VAE/VDM notes"
+CT = "Cover & Thomas 2006"
 
 c = sym("c", VARIANCE, "c")          # a marginal variance
 s = sym("s", VARIANCE, "s")          # the data variance, x_0 ~ N(0, s)
@@ -70,10 +72,12 @@ def _reverse_parts() -> tuple[Part, ...]:
             cite=cite(HO, "Eq. 2"),
             steps=(
                 Step(-A / 2 * xt**2 + B * xt, "expand; A and B are read off the quadratic",
+                     cite("standard", "expanding a quadratic"),
                      relation=Relation.EQ_CONST, wrt=(xt,)),
                 Step(-((xt - mean) ** 2) / (2 * var),
                      "complete the square: mean √α c x_{t+1}/(α c + 1 − α), variance "
-                     "c(1 − α)/(α c + 1 − α)", relation=Relation.EQ_CONST, wrt=(xt,)),
+                     "c(1 − α)/(α c + 1 − α)", cite("standard", "completing the square"),
+                     relation=Relation.EQ_CONST, wrt=(xt,)),
             ),
         ),
         Part(
@@ -84,7 +88,8 @@ def _reverse_parts() -> tuple[Part, ...]:
             cite=cite(S001, "Analyze the objective of VDM"),
             steps=(Step(sp.Tuple(sp.sqrt(alpha), 1 - alpha),
                         "the source: 'the true distribution of encoding and decoding are the "
-                        "same, p(x_t|x_{t−1}) ∼ p(x_t|x_{t+1})'", claimed_false=True),),
+                        "same, p(x_t|x_{t−1}) ∼ p(x_t|x_{t+1})'",
+                        cite(S001, "Analyze the objective of VDM"), claimed_false=True),),
         ),
         Part(
             title="x_0 is a dummy condition of the reverse step (claimed)",
@@ -132,7 +137,8 @@ def _score_parts() -> tuple[Part, ...]:
             start=sp.diff(gaussian_logpdf(y, sp.sqrt(ab) * x0, 1 - ab), y).xreplace({y: x_t}),
             start_rule="differentiate log N(x_t; √ᾱ x_0, 1 − ᾱ) and put x_t = √ᾱ x_0 + √(1−ᾱ) ε",
             cite=cite(HO, "Eq. 4"),
-            steps=(Step(-eps / sp.sqrt(1 - ab), "−(x_t − √ᾱ x_0)/(1 − ᾱ) = −√(1−ᾱ) ε/(1 − ᾱ)"),),
+            steps=(Step(-eps / sp.sqrt(1 - ab), "−(x_t − √ᾱ x_0)/(1 − ᾱ) = −√(1−ᾱ) ε/(1 − ᾱ)",
+                        cite(HO, "Eq. 4")),),
         ),
         Part(
             title="The marginal score is −ε/√(1 − ᾱ_t) (claimed)",
@@ -142,7 +148,8 @@ def _score_parts() -> tuple[Part, ...]:
                         "(forward-marginal's linear Gaussian step); differentiate its log"),
             cite=cite(S001, "Learning gradient of x_t towards x_0"),
             steps=(
-                Step(-x_t / marg_var, "d/dy log N(y; 0, V) = −y/V"),
+                Step(-x_t / marg_var, "d/dy log N(y; 0, V) = −y/V",
+                     cite("standard", "derivative of a Gaussian log-density")),
                 Step(-eps / sp.sqrt(1 - ab),
                      "the source: ∇ log p(x_t) = −ε_t/√(1 − ᾱ_t)",
                      cite(S001, "Learning gradient of x_t towards x_0"), claimed_false=True),
@@ -154,9 +161,11 @@ def _score_parts() -> tuple[Part, ...]:
             start=y + (1 - ab) * score_marg,
             start_rule="Tweedie's formula for μ = √ᾱ x_0 observed through x_t = μ + √(1−ᾱ) ε",
             cite=cite("Efron 2011", "Eq. 2.8"),
-            steps=(Step(sp.cancel(B / A),
+            steps=(Step(y * (1 - (1 - ab) / marg_var), "factor x_t out of x_t − (1 − ᾱ) x_t/V",
+                        cite("standard", "factoring")),
+                   Step(sp.cancel(B / A),
                         "the posterior mean E[μ|x_t] read off the square of log N(μ; 0, ᾱ s) "
-                        "+ log N(x_t; μ, 1 − ᾱ)", cite("standard", "conjugate Gaussian")),),
+                        "+ log N(x_t; μ, 1 − ᾱ)", cite("standard", "conjugate Gaussian"))),
         ),
         Part(
             title="Tweedie's formula gives the maximum-likelihood estimate (claimed)",
@@ -165,7 +174,8 @@ def _score_parts() -> tuple[Part, ...]:
             start_rule="Tweedie's formula, as above",
             cite=cite(S001, "According to Tweedie's Formula"),
             steps=(
-                Step(ab * s * y / marg_var, "−y/(ᾱs + 1 − ᾱ) times (1 − ᾱ), plus y"),
+                Step(ab * s * y / marg_var, "−y/(ᾱs + 1 − ᾱ) times (1 − ᾱ), plus y",
+                     cite("Efron 2011", "Eq. 2.8")),
                 Step(y, "the source: a maximum likelihood estimate of the mean; from one "
                         "observation x_t ~ N(μ, 1 − ᾱ) the MLE of μ is x_t itself",
                      cite(S001, "Tweedie"), claimed_false=True),
@@ -206,8 +216,15 @@ def _weight_parts() -> tuple[Part, ...]:
             start=mu_eps,
             start_rule="substitute the x_0 implied by ε_θ into μ̃_t (Ho et al. Eq. 7)",
             cite=cite(HO, "Eq. 11"),
-            steps=(Step((xt - beta / sp.sqrt(1 - alpha_bar) * eps_theta) / sp.sqrt(alpha),
-                        "collect x_t and ε_θ; √ᾱ_{t−1}/√ᾱ_t = 1/√α_t"),),
+            steps=(Step((sp.sqrt(alpha) * (1 - alpha_bar_prev) / (1 - alpha_bar)
+                         + sp.sqrt(alpha_bar_prev) * beta / (sp.sqrt(alpha_bar) * (1 - alpha_bar)))
+                        * xt - sp.sqrt(alpha_bar_prev) * beta
+                        / (sp.sqrt(alpha_bar) * sp.sqrt(1 - alpha_bar)) * eps_theta,
+                        "collect the coefficients of x_t and of ε_θ", cite(HO, "Eq. 7")),
+                   Step((xt - beta / sp.sqrt(1 - alpha_bar) * eps_theta) / sp.sqrt(alpha),
+                        "ᾱ_t = ᾱ_{t−1}α_t: the x_t coefficient is (α_t(1 − ᾱ_{t−1}) + β_t)/"
+                        "(√α_t(1 − ᾱ_t)) = 1/√α_t and √ᾱ_{t−1}/√ᾱ_t = 1/√α_t",
+                        cite(HO, "Eq. 11"))),
         ),
         Part(
             title="Homework eq. 12 as printed, with 1/√ᾱ_t (claimed)",
@@ -239,9 +256,12 @@ def _weight_parts() -> tuple[Part, ...]:
             start_rule=("x_0 = (x_t − √(1−ᾱ) ε)/√ᾱ_t in μ̃_t, and μ_θ from Eq. 11 (one "
                         "coordinate; the norm adds coordinates)"),
             cite=cite(HO, "Eqs. 10–12"),
-            steps=(Step(beta**2 / (2 * sigma2 * alpha * (1 - alpha_bar)) * (eps - eps_theta) ** 2,
-                        "both means are linear in the noise with coefficient "
-                        "−β_t/(√α_t √(1−ᾱ_t))"),),
+            steps=(Step((beta / (sp.sqrt(alpha) * sp.sqrt(1 - alpha_bar)) * (eps - eps_theta)) ** 2
+                        / (2 * sigma2),
+                        "both means are Eq. 10's form, linear in the noise with coefficient "
+                        "−β_t/(√α_t √(1−ᾱ_t)); the x_t terms cancel", cite(HO, "Eq. 10")),
+                   Step(beta**2 / (2 * sigma2 * alpha * (1 - alpha_bar)) * (eps - eps_theta) ** 2,
+                        "square the coefficient", cite(HO, "Eq. 12"))),
         ),
         Part(
             title="The x_0-weight with σ_q² = β̃_t is half an SNR difference",
@@ -249,9 +269,12 @@ def _weight_parts() -> tuple[Part, ...]:
             start=w_x0 / (2 * BETA_TILDE),
             start_rule="the x_0-parameterised weight (Kingma et al. 2021, Luo 2022) at σ² = β̃_t",
             cite=cite(S001, "Learning diffusion noise parameters"),
-            steps=(Step((snr(alpha_bar_prev) - snr(alpha_bar)) / 2,
+            steps=(Step(alpha_bar_prev * beta / (2 * (1 - alpha_bar) * (1 - alpha_bar_prev)),
+                        "β̃_t = (1 − ᾱ_{t−1})β_t/(1 − ᾱ_t): one β_t and one 1 − ᾱ_t cancel",
+                        cite(HO, "Eq. 7")),
+                   Step((snr(alpha_bar_prev) - snr(alpha_bar)) / 2,
                         "ᾱ_{t−1}(1 − ᾱ_t) − ᾱ_t(1 − ᾱ_{t−1}) = ᾱ_{t−1} − ᾱ_t = ᾱ_{t−1} β_t",
-                        cite("Kingma et al. 2021", "Eq. 13")),),
+                        cite("Kingma et al. 2021", "Eq. 13"))),
         ),
         Part(
             title="From the x_0-weight to the ε-weight",
@@ -260,7 +283,10 @@ def _weight_parts() -> tuple[Part, ...]:
             start=w_x0 * (1 - alpha_bar) / alpha_bar,
             start_rule="‖x̂_0 − x_0‖² = (1 − ᾱ_t)/ᾱ_t ‖ε̂ − ε‖² under x_0 = (x_t − √(1−ᾱ)ε)/√ᾱ",
             cite=cite(S001, "Learning noise instead of x_0"),
-            steps=(Step(beta**2 / ((1 - alpha_bar) * alpha), "ᾱ_{t−1}/ᾱ_t = 1/α_t"),),
+            steps=(Step(alpha_bar_prev * beta**2 / (alpha_bar * (1 - alpha_bar)),
+                        "one factor 1 − ᾱ_t cancels", cite("standard", "cancelling a factor")),
+                   Step(beta**2 / ((1 - alpha_bar) * alpha), "ᾱ_{t−1}/ᾱ_t = 1/α_t",
+                        cite(HO, "§2"))),
         ),
     )
 
@@ -296,7 +322,8 @@ def _vae_parts() -> tuple[Part, ...]:
                            GaussE((mu + sd * e) ** 2, e, 0, 1) - GaussE(mu + sd * e, e, 0, 1) ** 2),
             start_rule="z = μ_φ(x) + σ_φ(x) ε with ε ~ N(0, 1)",
             cite=cite("Kingma & Welling 2014", "§2.4"),
-            steps=(Step(sp.Tuple(mu, sd**2), "Gaussian moments"),),
+            steps=(Step(sp.Tuple(mu, sd**2), "Gaussian moments: E ε = 0, E ε² = 1",
+                        cite("Kingma & Welling 2014", "§2.4")),),
         ),
         Part(
             title="Σ_{l=1}^{L} log p(x|z_l) estimates E_q[log p(x|z)] (claimed)",
@@ -307,9 +334,10 @@ def _vae_parts() -> tuple[Part, ...]:
             cite=cite(S001, "How to train a Varational AutoEncoder"),
             steps=(
                 Step(n_samples * (-sp.log(2 * sp.pi) / 2 - ((y - m) ** 2 + v) / 2),
-                     "E[(x − z)²] = (x − m)² + v"),
+                     "E[(x − z)²] = (x − m)² + v", cite("standard", "Gaussian moments")),
                 Step(one_term, "the source: the sum (no 1/L) approximates the reconstruction "
-                               "term E_q[log p(x|z)]", claimed_false=True),
+                               "term E_q[log p(x|z)]",
+                     cite(S001, "How to train a Varational AutoEncoder"), claimed_false=True),
             ),
         ),
         Part(
@@ -318,8 +346,9 @@ def _vae_parts() -> tuple[Part, ...]:
             start=elbo,
             start_rule="p(x, z) = p(z|x) p(x); q = N(m_q, v_q), p(z|x) = N(m_p, v_p)",
             cite=cite(S001, "Appendix"),
-            steps=(Step(ell - kl_univariate(m1, v1, m2, v2), "the Gaussian KL (gaussian-kl)"),
-                   Step(-ce + h + ell, "−KL(q‖p) = −H(q, p) + H(q)")),
+            steps=(Step(ell - kl_univariate(m1, v1, m2, v2), "the Gaussian KL (gaussian-kl)",
+                        cite(CT, "§8.5")),
+                   Step(-ce + h + ell, "−KL(q‖p) = −H(q, p) + H(q)", cite(CT, "§2.3"))),
         ),
         Part(
             title="ELBO = CE(q ‖ p(z|x)) − H(q) + log p(x) (claimed)",
@@ -337,8 +366,11 @@ def _vae_parts() -> tuple[Part, ...]:
             start=sp.Tuple((1 / u) / (1 + 1 / u), 1 - (1 / u) / (1 + 1 / u)),
             start_rule="SNR = ᾱ/(1 − ᾱ) solved for ᾱ = SNR/(1 + SNR), with SNR = 1/u, u = e^{ω}",
             cite=cite(S001, "SNR(t) = exp(−ω_η(t))"),
-            steps=(Step(sp.Tuple(1 / (1 + u), u / (1 + u)),
-                        "1/(1 + e^{ω}) = sigmoid(−ω), e^{ω}/(1 + e^{ω}) = sigmoid(ω)"),),
+            steps=(Step(sp.Tuple(1 / (1 + u), 1 - 1 / (1 + u)),
+                        "multiply numerator and denominator by u", cite("standard", "algebra")),
+                   Step(sp.Tuple(1 / (1 + u), u / (1 + u)),
+                        "1/(1 + e^{ω}) = sigmoid(−ω), e^{ω}/(1 + e^{ω}) = sigmoid(ω)",
+                        cite("Kingma et al. 2021", "§3"))),
         ),
         Part(
             title="A larger β_t lowers the SNR after the step",
@@ -346,50 +378,12 @@ def _vae_parts() -> tuple[Part, ...]:
             start=sp.diff(alpha_bar_prev * (1 - b) / (1 - alpha_bar_prev * (1 - b)), b),
             start_rule="SNR(t) = ᾱ_t/(1 − ᾱ_t) with ᾱ_t = ᾱ_{t−1}(1 − β_t)",
             cite=cite(HW, "§1: the higher β_t, the more unrecognizable"),
-            steps=(Step(-alpha_bar_prev / (1 - alpha_bar_prev * (1 - b)) ** 2, "differentiate"),
-                   Step(sp.Integer(0), "a negative over a square", relation=Relation.LE,
+            steps=(Step(-alpha_bar_prev / (1 - alpha_bar_prev * (1 - b)) ** 2, "differentiate",
+                        cite("standard", "quotient rule")),
+                   Step(sp.Integer(0), "a negative over a square",
+                        cite("standard", "sign of a quotient"), relation=Relation.LE,
                         gap=alpha_bar_prev / (1 - alpha_bar_prev * (1 - b)) ** 2)),
         ),
-    )
-
-
-def _algorithm2_part() -> Part:
-    zz = sym("z_noise", REAL, "z")
-    mean = (xt - beta / sp.sqrt(1 - alpha_bar) * eps_theta) / sp.sqrt(alpha)
-    upd = (xt - (1 - alpha) / sp.sqrt(1 - alpha_bar) * eps_theta) / sp.sqrt(alpha) \
-        + sp.sqrt(sigma2) * zz
-    return Part(
-        title="Algorithm 2's update draws from p_θ(x_{t−1} | x_t)",
-        lhs=r"(\mathbb{E}_z[x_{t-1}],\ \mathrm{Var}_z[x_{t-1}])",
-        start=sp.Tuple(GaussE(upd, zz, 0, 1), GaussE((upd - mean) ** 2, zz, 0, 1)),
-        start_rule="x_{t−1} = (x_t − (1−α_t)/√(1−ᾱ_t) ε_θ)/√α_t + σ_t z with z ~ N(0, I)",
-        cite=cite(HO, "Algorithm 2"),
-        steps=(Step(sp.Tuple(mean, sigma2),
-                    "1 − α_t = β_t: the mean is Eq. 11 and the variance σ_t²",
-                    cite(HO, "Eq. 11")),),
-    )
-
-
-def _luo_part() -> Part:
-    a1, a2, cc = (sym(n, POSITIVE, tex) for n, tex in (("a_1p", "a_1"), ("a_2p", "a_2"),
-                                                         ("c_p", "c")))
-    b1, b2, w = (sym(n, VARIANCE, tex) for n, tex in (("b_1", "b_1"), ("b_2", "b_2"),
-                                                      ("w_p", "w")))
-    x_1, x_2 = sym("x_1c", REAL, "x_1"), sym("x_2c", REAL, "x_2")
-    term = gaussian_logpdf(x_1, a1 * x0, b1) - gaussian_logpdf(x_1, cc * x_2, w)
-    return Part(
-        title="Luo's consistency term: x_t drawn from q(x_t|x_{t−1}) given both neighbours "
-              "(claimed)",
-        lhs=r"\mathbb{E}_{q(x_1, x_2|x_0)}[\log q(x_1|x_0) - \log p_\theta(x_1|x_2)]",
-        start=GaussE(GaussE(term, x_2, a2 * x_1, b2), x_1, a1 * x0, b1),
-        start_rule=("T = 2, one coordinate: q(x_1|x_0) = N(a_1 x_0, b_1), q(x_2|x_1) = "
-                    "N(a_2 x_1, b_2), p_θ(x_1|x_2) = N(c x_2, w); the term of the bound, "
-                    "averaged under the forward chain"),
-        cite=cite("Luo 2022", "Eq. 45"),
-        steps=(Step(GaussE(GaussE(term, x_1, a1 * x0, b1), x_2, a2 * a1 * x0, a2**2 * b1 + b2),
-                    "the source (Luo 2022, Eq. 45): E_{q(x_0, x_2|x_0)}[KL(q(x_1|x_0) ‖ "
-                    "p_θ(x_1|x_2))], i.e. x_1 drawn independently of x_2",
-                    cite(S001, "ELBO objective function, term 3"), claimed_false=True),),
     )
 
 
@@ -404,5 +398,5 @@ def build_vae() -> Derivation:
         cites=(cite(S001, "VAE"), cite(HO, "Algorithm 2")),
         summary=("The reparameterisation and the sampler's step are exact; the VAE notes' "
                  "Monte-Carlo objective lacks 1/L and their appendix flips two signs."),
-        parts=(*_vae_parts(), _algorithm2_part(), _luo_part()),
+        parts=(*_vae_parts(), algorithm2_part(), luo_part()),
     )
