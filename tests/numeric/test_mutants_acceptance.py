@@ -116,3 +116,78 @@ def test_gof_test_sample_size_and_level() -> None:
     assert (rep.n, rep.alpha) == (8, 1e-2 / 4)
     with pytest.raises(ValueError, match="^need at least 8 samples for a goodness-of-fit test$"):
         acc.gof_test(x[:7], stats.norm.cdf, n_examples=1)
+
+
+@pytest.mark.parametrize("dof", [math.inf, 9.0])
+def test_check_agreement_arithmetic(dof: float) -> None:
+    """Planted: the two-sided ``alpha / 2`` (-> ``* 2``, ``/ 3``), ``+ bias`` (-> ``-``),
+    ``2 * bias`` in the detectable discrepancy (-> ``3 *``, ``-=``), ``beta`` or ``dof``
+    not passed on to detectable_discrepancy."""
+    e = Estimate(1.0, 0.1, 50, Method.RQMC, dof=dof, bias_bound=0.01)
+    rep = acc.check_agreement(e, 1.0, budget=1e-3, n_examples=5, beta=0.2)
+    ref = stats.norm if math.isinf(dof) else stats.t(dof)
+    thr = float(ref.isf(1e-3 / 5 / 2))
+    assert rep.threshold == pytest.approx(thr, rel=1e-12)
+    assert rep.tolerance == pytest.approx(thr * 0.1 + 0.01, rel=1e-12)
+    assert rep.detectable == pytest.approx((thr + float(ref.isf(0.2))) * 0.1 + 0.02, rel=1e-12)
+
+
+def test_check_agreement_of_a_deterministic_estimate() -> None:
+    """Planted: ``stderr > 0`` -> ``>= 0`` (the SE branch taken at SE = 0), the rounding
+    floor ``64 eps (1 + |exact|)`` changed, ``detect = 2 tol`` -> ``3 tol``."""
+    e = Estimate(2.0, 0.0, 8, Method.GAUSS_HERMITE, bias_bound=1e-9)
+    rep = acc.check_agreement(e, -3.0, n_examples=1)
+    floor = 64 * np.finfo(np.float64).eps * 4.0
+    assert rep.tolerance == 1e-9 + floor
+    assert rep.detectable == 2.0 * (1e-9 + floor)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: acc.per_run_alpha(1.0, 1), r"^budget must lie in \(0, 1\); got 1.0$"),
+        (lambda: acc.per_run_alpha(0.0, 1), r"^budget must lie in \(0, 1\); got 0.0$"),
+        (lambda: acc.per_run_alpha(1.5, 1), r"^budget must lie in \(0, 1\); got 1.5$"),
+        (lambda: acc.per_run_alpha(0.1, 0), r"^n_examples must be >= 1; got 0$"),
+        (lambda: acc.detectable_discrepancy(1.0, 3.0, beta=0.5),
+         r"^beta must lie in \(0, 0.5\); got 0.5$"),
+        (lambda: acc.detectable_discrepancy(1.0, 3.0, beta=0.0),
+         r"^beta must lie in \(0, 0.5\); got 0.0$"),
+        (lambda: acc.detectable_discrepancy(1.0, 3.0, beta=0.7),
+         r"^beta must lie in \(0, 0.5\); got 0.7$"),
+        (lambda: acc.rejection_probability(1.0, 0.0, 3.0), r"^stderr must be > 0; got 0.0$"),
+        (lambda: acc.rejection_probability(1.0, 0.1, 3.0, true_stderr=0.0),
+         r"^true_stderr must be > 0; got 0.0$"),
+        (lambda: acc.rejection_probability(1.0, 0.1, 3.0, true_stderr=0.1, dof=5.0),
+         r"^true_stderr applies to the normal reference only \(dof = inf\)$"),
+    ],
+)  # fmt: skip
+def test_rule_parameters_are_checked_and_named(call, match) -> None:
+    """Planted: an open bound made closed (``<`` -> ``<=``, ``>`` -> ``>=``) or moved
+    (``< 1`` -> ``< 2``, ``< 0.5`` -> ``< 1.5``), or a message replaced or garbled."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.longdouble])
+def test_goodness_of_fit_in_float64(dtype: type) -> None:
+    """Planted: a dropped float64 conversion of the samples (gof_test) or of the grid and
+    the two CDFs' values (ks_power_lower_bound)."""
+    x = stats.norm.ppf((np.arange(40) + 0.5) / 40).astype(dtype)
+    got = acc.gof_test(x, stats.norm.cdf, n_examples=1)
+    want = acc.gof_test(x.astype(np.float64), stats.norm.cdf, n_examples=1)
+    assert (got.statistic, got.pvalue) == (want.statistic, want.pvalue)
+    grid = np.array([-0.5, 0.0, 0.5], dtype=dtype)
+
+    def shifted(t: np.ndarray) -> np.ndarray:
+        return np.asarray(stats.norm.cdf(np.asarray(t, np.float64) - 0.4)).astype(dtype)
+
+    def claimed(t: np.ndarray) -> np.ndarray:
+        return np.asarray(stats.norm.cdf(np.asarray(t, np.float64))).astype(dtype)
+
+    got_power = acc.ks_power_lower_bound(30, shifted, claimed, grid, n_examples=1)
+    assert isinstance(got_power, float)
+    want_power = acc.ks_power_lower_bound(
+        30, lambda t: shifted(t).astype(np.float64), lambda t: claimed(t).astype(np.float64),
+        grid.astype(np.float64), n_examples=1)
+    assert got_power == want_power

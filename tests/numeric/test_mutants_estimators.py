@@ -78,7 +78,7 @@ def test_monte_carlo_is_the_sample_mean_and_its_standard_error() -> None:
 def test_monte_carlo_refuses_too_few_draws_and_bad_dimensions() -> None:
     """Planted: ``n < 2`` -> ``n < 3`` / ``n <= 2``; the dimension check loosened."""
     assert est.monte_carlo(_square, 1, 2, np.random.default_rng(0)).n == 2
-    with pytest.raises(ValueError, match="need n >= 2 for a standard error"):
+    with pytest.raises(ValueError, match="^need n >= 2 for a standard error$"):
         est.monte_carlo(_square, 1, 1, np.random.default_rng(0))
     for dim in (0, 1.5, -1):
         with pytest.raises(ValueError, match=f"dim must be a positive integer; got {dim!r}"):
@@ -90,7 +90,7 @@ def test_integrand_shape_and_finiteness_are_checked() -> None:
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=r"integrand must return shape \(4,\); got \(4, 1\)"):
         est.monte_carlo(lambda z: z, 1, 4, rng)
-    with pytest.raises(FloatingPointError, match="integrand returned non-finite values"):
+    with pytest.raises(FloatingPointError, match="^integrand returned non-finite values$"):
         est.monte_carlo(lambda z: np.where(z[:, 0] > 0.0, np.inf, 1.0), 1, 4, rng)
 
 
@@ -130,7 +130,8 @@ def test_control_variate_is_the_ols_intercept_and_its_standard_error() -> None:
 
 
 def test_control_variate_refuses_bad_controls() -> None:
-    """Planted: the controls' shape check or the ``n > k + 2`` bound moved or dropped."""
+    """Planted: the controls' shape check or the ``n > k + 2`` bound moved or dropped; the
+    controls' float64 conversion dropped (a long-double design matrix has no QR)."""
     rng = np.random.default_rng(0)
 
     def f(z: np.ndarray) -> np.ndarray:
@@ -139,6 +140,9 @@ def test_control_variate_refuses_bad_controls() -> None:
     assert est.control_variate(f, est.quadratic_controls, 1, 5, rng).dof == 2.0
     with pytest.raises(ValueError, match=r"need n > k \+ 2 = 4 draws for 2 controls"):
         est.control_variate(f, est.quadratic_controls, 1, 4, rng)
+    long_controls = est.control_variate(
+        f, lambda z: est.quadratic_controls(z).astype(np.longdouble), 1, 6, rng)
+    assert long_controls.dof == 3.0  # converted to float64, which LAPACK's QR needs
     with pytest.raises(ValueError, match=r"controls must return shape \(6, k\); got \(6,\)"):
         est.control_variate(f, lambda z: z[:, 0], 1, 6, rng)
     with pytest.raises(ValueError, match=r"controls must return shape \(6, k\); got \(5, 1\)"):
@@ -164,7 +168,8 @@ def test_rqmc_bounds_on_scrambles_and_net_size() -> None:
     """Planted: ``n_scrambles < 16`` -> ``<= 16`` / ``< 17``; the ``1 <= m <= 30`` bounds."""
     rng = np.random.default_rng(0)
     assert est.rqmc(_square, 1, 1, rng).n == 32
-    with pytest.raises(ValueError, match="asks for >= 16 independent scrambles"):
+    message = "^docs/verification.md S3 asks for >= 16 independent scrambles$"
+    with pytest.raises(ValueError, match=message):
         est.rqmc(_square, 1, 2, rng, n_scrambles=15)
     for m in (0, 31):
         with pytest.raises(ValueError, match=f"m must be in 1..30; got {m}"):
@@ -189,10 +194,48 @@ def test_gauss_hermite_node_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """Planted: ``n_nodes < 1`` -> ``< 2``; the grid cap ``>`` -> ``>=``; the cap applied to
     the coarse rule instead of the fine one."""
     assert est.gauss_hermite(lambda z: z[:, 0], 1, 1).n == 2
-    with pytest.raises(ValueError, match="n_nodes must be >= 1"):
+    with pytest.raises(ValueError, match="^n_nodes must be >= 1$"):
         est.gauss_hermite(lambda z: z[:, 0], 1, 0)
     monkeypatch.setattr(est, "MAX_QUADRATURE_NODES", 64)  # read at each call
     assert est.gauss_hermite(lambda z: z[:, 0], 2, 8, error_check=False).n == 64
     assert est.gauss_hermite(lambda z: z[:, 0], 2, 4).n == 64
     with pytest.raises(ValueError, match=r"16\*\*2 nodes exceed MAX_QUADRATURE_NODES; use rqmc"):
         est.gauss_hermite(lambda z: z[:, 0], 2, 8)
+
+
+def test_reduced_precision_integrands_and_controls_are_averaged_in_float64() -> None:
+    """Planted: ``np.asarray(f(z), dtype=np.float64)`` in _evaluate, or the float64
+    conversion of quadratic_controls' ``z``, dropped: float32 values would then be summed
+    and squared in float32."""
+    def f32(z: np.ndarray) -> np.ndarray:
+        return (z[:, 0] ** 2 + 0.1).astype(np.float32)
+
+    def f64(z: np.ndarray) -> np.ndarray:
+        return f32(z).astype(np.float64)
+
+    got = est.monte_carlo(f32, 1, 1000, np.random.default_rng(2))
+    want = est.monte_carlo(f64, 1, 1000, np.random.default_rng(2))
+    assert (got.value, got.stderr) == (want.value, want.stderr)
+    assert est.gauss_hermite(f32, 1, 6).value == est.gauss_hermite(f64, 1, 6).value
+    z = np.random.default_rng(4).standard_normal((5, 3)).astype(np.float32)
+    cols = est.quadratic_controls(z)
+    assert cols.dtype == np.float64
+    assert np.array_equal(cols, est.quadratic_controls(z.astype(np.float64)))
+
+
+def test_rqmc_accepts_the_largest_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planted: ``m <= 30`` -> ``m < 30``. A net of 2**30 points is too large to draw in a
+    test, so the Sobol' engine is replaced by one that records the size asked for."""
+    asked = []
+
+    class Engine:
+        def __init__(self, d: int, scramble: bool, rng: np.random.Generator) -> None:
+            self.d = d
+
+        def random_base2(self, m: int) -> np.ndarray:
+            asked.append(m)
+            return np.full((4, self.d), 0.5)
+
+    monkeypatch.setattr(est.qmc, "Sobol", Engine)
+    assert est.rqmc(lambda z: z[:, 0], 1, 30, np.random.default_rng(0)).n == 16 * 2**30
+    assert asked == [30] * 16

@@ -118,3 +118,14 @@ def test_a_long_double_argument_gives_a_float64_result(f, names, low) -> None:
     want = np.asarray(_reference(f, names, low, np.longdouble))
     assert got.dtype == np.float64
     assert np.array_equal(got, want), (got, want)
+
+
+def test_bin_probability_far_in_the_upper_tail() -> None:
+    """Planted: the branch test ``zl > 0`` of bin_probability replaced (``None``: always the
+    lower-tail difference): right of the mean, ``ndtr(zh) - ndtr(zl)`` cancels to 0 where
+    the upper-tail difference keeps every digit."""
+    from scipy import stats
+
+    got = cf.bin_probability(10.1, 10.0, 0.0, 1.0)
+    assert got == pytest.approx(stats.norm.sf(10.0) - stats.norm.sf(10.1), rel=1e-12)
+    assert got > 0.0

@@ -75,6 +75,8 @@ def test_entropy_of_a_full_covariance() -> None:
          r"^covariance must be square; got shape \(2, 3\)$"),
         (lambda: g.mvn_log_density(np.zeros((4, 2)), np.zeros(2), np.eye(3)), ValueError,
          "^x has last dimension 2, covariance is 3x3$"),
+        (lambda: g.mvn_log_density(np.zeros((2, 5, 2)), np.zeros(2), np.eye(3)), ValueError,
+         "^x has last dimension 2, covariance is 3x3$"),
         (lambda: g.kl_mvn(np.zeros(2), np.eye(2), np.zeros(2), np.eye(3)), ValueError,
          "^covariances have different sizes$"),
         (lambda: g.kl_mvn(np.zeros(3), np.eye(2), np.zeros(3), np.eye(2)), ValueError,
