@@ -162,3 +162,25 @@ def test_respace_names_the_type_of_a_bad_k() -> None:
     """Planted: ``type(K).__name__`` -> ``type(None).__name__`` in the message."""
     with pytest.raises(TypeError, match=r"of type str\.$"):
         Schedule.linear(10).respace("3")  # type: ignore[arg-type]
+
+
+def test_derived_arrays_are_stored_under_their_names() -> None:
+    """Planted: ``alphas = 1 - b`` changed (``1 + b``, ``2 - b``, None) or a field stored
+    under a garbled name ("XXalphasXX", "BETAS", "PARAMS"), so the attribute keeps the
+    placeholder of the dataclass."""
+    params = {"note": 1}
+    s = Schedule(np.array([0.1, 0.2, 0.3]), "custom", params)
+    assert np.array_equal(s.alphas, [0.9, 0.8, 0.7])
+    assert np.array_equal(s.betas, [0.1, 0.2, 0.3]) and not s.betas.flags.writeable
+    assert s.params == params and s.params is not params
+
+
+def test_float32_betas_are_accumulated_in_float64() -> None:
+    """Planted: ``np.asarray(self.betas, dtype=np.float64)`` without the dtype: float32
+    betas would be accumulated (log1p, cumsum) in float32."""
+    b32 = np.linspace(1e-4, 0.02, 200, dtype=np.float32)
+    got = Schedule(b32)
+    want = Schedule(b32.astype(np.float64))
+    assert got.alpha_bar.dtype == np.float64
+    assert np.array_equal(got.alpha_bar, want.alpha_bar)
+    assert np.array_equal(got.log_snr, want.log_snr)
