@@ -147,8 +147,8 @@ def run_mutmut(scratch: Path, max_children: int, mutants: list[str]) -> None:
 
 
 def collect_in_scratch() -> None:
-    """Print, as JSON, every mutant of this scratch copy with its status, and the diff of
-    each one that was not detected. Runs with the scratch copy as working directory."""
+    """Print, as JSON, every mutant of this scratch copy with its status and its diff. Runs
+    with the scratch copy as working directory."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     found = []
@@ -157,7 +157,9 @@ def collect_in_scratch() -> None:
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in codes.items():
             status = STATUS_BY_EXIT_CODE.get(code, "not checked" if code is None else "suspicious")
-            diff = "" if status in DETECTED else get_diff_for_mutant(name, path=path)
+            # every mutant's diff, so that identical mutations of one function are numbered
+            # in source order whatever their status (the keys stay stable)
+            diff = get_diff_for_mutant(name, path=path)
             found.append({"name": name, "status": status, "path": str(path), "diff": diff})
     json.dump(found, sys.stdout)
 
@@ -169,6 +171,12 @@ def function_of(name: str) -> str:
     if local.startswith("xǁ"):
         return local[2:].replace("ǁ", ".")
     return local.removeprefix("x_")
+
+
+def _mutant_number(name: str) -> tuple[str, int]:
+    """('function', n) of 'module.x_function__mutmut_n', for ordering in the source."""
+    head, _, number = name.rpartition("__mutmut_")
+    return head, int(number) if number.isdigit() else 0
 
 
 def stable_key(path: str, name: str, diff: str) -> str:
@@ -191,7 +199,9 @@ def collect(scratch: Path) -> list[Mutant]:
                           text=True, check=True)  # fmt: skip
     mutants: list[Mutant] = []
     seen: Counter[str] = Counter()
-    for entry in json.loads(done.stdout):
+    entries = json.loads(done.stdout)
+    entries.sort(key=lambda e: (e["path"], _mutant_number(e["name"])))
+    for entry in entries:
         key = ""
         if entry["diff"]:
             key = stable_key(entry["path"], entry["name"], entry["diff"])
