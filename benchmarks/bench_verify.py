@@ -27,12 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(pythonpath: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of one `python -m ddpm_theory verify` with this package."""
+def _run(pythonpath: Path, jobs: int = 0) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `python -m ddpm_theory verify -j JOBS` with this
+    package."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath), "OMP_NUM_THREADS": "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ddpm_theory", "verify"],
+    proc = subprocess.run([sys.executable, "-m", "ddpm_theory", "verify", "-j", str(jobs)],
                           capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,6 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", metavar="REV", help="git revision to compare with")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=0,
+                        help="worker processes of the command (0: one per core)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sys.path.insert(0, str(ROOT))
@@ -80,16 +83,20 @@ def main() -> None:
     for r in sorted(results, key=lambda r: -r.seconds):
         print(f"{r.name:<36}{len(r.steps):>6}{r.status.value:>10}{r.seconds:>9.2f}")
     steps = sum(len(r.steps) for r in results)
-    print(f"in-process: {len(results)} derivations, {steps} steps, {in_process:.2f} s")
+    parts = sum(len(r.part_steps) for r in results)
+    single = sum(r.single_step_parts for r in results)
+    print(f"in-process: {len(results)} derivations, {steps} steps, {in_process:.2f} s; "
+          f"{single} of {parts} parts in a single step")
 
     with tempfile.TemporaryDirectory() as tmp:
         base = _checkout(args.baseline, Path(tmp)) if args.baseline else None
         now_runs, base_runs = [], []
         for _ in range(args.runs):  # interleaved: both see the same load
-            now_runs.append(_run(ROOT))
+            now_runs.append(_run(ROOT, args.jobs))
             if base is not None:
-                base_runs.append(_run(base))
-    print("`ddpm-theory verify` (one worker per core), fresh process:")
+                base_runs.append(_run(base, args.jobs))
+    workers = f"-j {args.jobs}" if args.jobs else "one worker per core"
+    print(f"`ddpm-theory verify` ({workers}), fresh process:")
     wall, cpu = _summary("this", now_runs)
     if base_runs:
         bwall, bcpu = _summary(args.baseline[:10], base_runs)

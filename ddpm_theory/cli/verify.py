@@ -75,8 +75,21 @@ def _user_derivations(args: argparse.Namespace) -> list | None:
     return found
 
 
+def _road_summary(results: list) -> str:
+    """How much of the road is shown: single-step parts, missing citations, and the
+    lemmas applied."""
+    parts = sum(len(r.part_steps) for r in results)
+    single = sum(r.single_step_parts for r in results)
+    uncited = sum(len(r.uncited) for r in results)
+    deps = sum(len(r.depends_on) for r in results)
+    share = f" ({single / parts:.0%})" if parts else ""
+    return (f"{single} of {parts} parts have a single step{share}; {uncited} parts or steps "
+            f"without a citation; {deps} lemma dependencies (depends_on in --json)")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..symbolic import registry
+    from ..symbolic.richtext import plain
 
     try:
         user = _user_derivations(args)
@@ -93,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         selected = args.names or registry.names()
-        for name in ([] if user is not None else selected):
-            registry.get(name)  # unknown names fail before any work
+        if user is None:  # unknown names fail before any work; workers build in parallel
+            registry.check_names(selected)
     except registry.UnknownDerivationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,14 +135,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"{res.name:<34} {len(res.steps):>5}  {res.status.value:<9} "
               f"{res.expected.value:<9} {res.seconds:>7.2f}  {', '.join(res.methods)}{mark}")
         if args.verbose:
+            if res.depends_on:
+                print(f"    [depends ] {', '.join(res.depends_on)}")
             for premise in res.premises:
                 print(f"    [assumed ] {premise[:100]}")
             for s in res.steps:
                 extra = f" ({s.n_distinct} distinct points of {s.n_points}"
                 extra += f"; assuming {', '.join(s.assumes)}" if s.assumes else ""
                 extra += f"; lemma {', '.join(s.lemmas)}" if s.lemmas else ""
-                print(f"    [{s.status.value:<8}] {s.part} / step {s.index + 1}: "
-                      f"{s.rule[:70]}{extra})")
+                print(f"    [{s.status.value:<8}] {plain(s.part)} / step {s.index + 1}: "
+                      f"{plain(s.rule)[:70]}{extra})")
         if user is not None and not res.ok:
             from ..testing import failure_report
 
@@ -148,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(results) - len(bad)} as expected, {len(bad)} not")
     print(f"{sum(len(r.premises) for r in results)} premises assumed, not verified "
           "(listed with --verbose and in --json)")
+    print(_road_summary(results))
     if args.json is not None:
         err = write_text(args.json, json.dumps([r.to_dict() for r in results], indent=2) + "\n",
                          args.force)

@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from docutils import nodes
+from sphinx.addnodes import pending_xref
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from . import _latex as lx
 from ._domain import DdpmDomain, anchor
 from ._state import Verdict, state
-from ._title_math import title_nodes
+from ._title_math import rule_nodes, title_nodes
 
 if TYPE_CHECKING:
     from ..symbolic.engine import Derivation, DerivationResult, StepResult
@@ -75,6 +76,21 @@ def _cited(text: str, cite: object) -> str:
     """``text`` followed by its citation, unless the text already carries it."""
     c = str(cite) if cite else ""
     return text if not c or c in text else f"{text} {c}"
+
+
+def _depends_on(names: list[str]) -> nodes.paragraph:
+    """"Applies the registered lemmas: a, b", each linked to its page (unlinked, without a
+    warning, in a build that does not render it)."""
+    para = _para(_text("Applies the registered lemmas: "), classes=["ddpm-depends-on"])
+    for k, name in enumerate(names):
+        if k:
+            para += _text(", ")
+        ref = pending_xref("", refdomain="ddpm", reftype="derivation", reftarget=name,
+                           refexplicit=False, refwarn=False)
+        ref += nodes.literal(name, name, classes=["xref", "ddpm-derivation-ref"])
+        para += ref
+    para += _text(" (checked in this build; see the dependency graph)")
+    return para
 
 
 def report_failure(domain: DdpmDomain, docname: str, line: int, message: str) -> None:
@@ -139,6 +155,8 @@ class DerivationDirective(SphinxDirective):
             out.append(_para(_text("Sources: " + "; ".join(cites)),
                              classes=["ddpm-sources"]))
         result = verdict.result
+        if result is not None and result.depends_on:
+            out.append(_depends_on(result.depends_on))
         by_step = {(r.part, r.index): r for r in result.steps} if result else {}
         domain = self.env.get_domain("ddpm")
         assert isinstance(domain, DdpmDomain)
@@ -183,6 +201,20 @@ class DerivationDirective(SphinxDirective):
                            f"a latex= string or fix the expression's _latex printer")
             return r"\text{(could not be rendered; see the build log)}"
 
+    def _rich(self, text: str, where: str) -> list[nodes.Node]:
+        """``text`` with its ``$...$`` mathematics rendered; unpaired dollars are a build
+        failure naming the place (the text is then shown as it is)."""
+        from ..symbolic.richtext import MathMarkupError
+
+        try:
+            return rule_nodes(text)
+        except MathMarkupError as exc:
+            domain = self.env.get_domain("ddpm")
+            assert isinstance(domain, DdpmDomain)
+            report_failure(domain, self.env.docname, self.lineno,
+                           f"derivation {self.arguments[0].strip()!r}, {where}: {exc}")
+            return [_text(text)]
+
     def _symbols(self, d: Derivation) -> list[nodes.Node]:
         syms = lx.derivation_symbols(d)
         if not syms:
@@ -204,7 +236,8 @@ class DerivationDirective(SphinxDirective):
             first = f"{part.lhs} = {first}"
         box += math_block(first, docname, ["ddpm-start"])
         start_note = _cited("Start: " + part.start_rule, part.cite)
-        box += _para(_text(start_note), classes=["ddpm-step-note"])
+        box += _para(*self._rich(start_note, f"part {part.title!r}, start rule"),
+                     classes=["ddpm-step-note"])
         for i, step in enumerate(part.steps):
             r = by_step.get((part.title, i))
             box += self._step(i, step, r)
@@ -218,7 +251,8 @@ class DerivationDirective(SphinxDirective):
         latex = self._latex(lambda: lx.step_latex(step), f"step {i + 1} ({step.rule[:60]})")
         box += math_block(rf"\overset{{({i + 1})}}{{{rel}}}\ {latex}", docname)
         note = _para(nodes.strong(f"({i + 1}) ", f"({i + 1}) "),
-                     _text(_cited(step.rule, step.cite)), classes=["ddpm-step-note"])
+                     *self._rich(_cited(step.rule, step.cite), f"step {i + 1} rule"),
+                     classes=["ddpm-step-note"])
         if step.wrt:
             wrt = ", ".join(lx.symbol_latex(w) for w in step.wrt)
             note += _text(" — equal up to a term constant in ")

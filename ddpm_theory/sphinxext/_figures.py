@@ -253,5 +253,5 @@ class FigureDirective(SphinxDirective):
         return ""
 
 
-# the likelihood page's figures register themselves into FIGURES on import
-from . import _likelihood_figures  # noqa: E402,F401
+# the likelihood page's figures and the dependency graph register themselves on import
+from . import _graph, _likelihood_figures  # noqa: E402,F401

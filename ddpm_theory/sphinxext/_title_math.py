@@ -15,7 +15,7 @@ import re
 
 from docutils import nodes
 
-__all__ = ["title_nodes", "to_latex", "split_title"]
+__all__ = ["title_nodes", "to_latex", "split_title", "rule_nodes", "piece_latex"]
 
 _GREEK = {
     "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon",
@@ -26,7 +26,7 @@ _GREEK = {
 }
 _SIGNS = {"−": "-", "‖": r"\| ", "≥": r"\ge ", "≤": r"\le ", "→": r"\to ", "∞": r"\infty ",
           "~": r"\sim ", "∏": r"\prod", "·": r"\cdot ", "∇": r"\nabla ", "∂": r"\partial ",
-          "∫": r"\int ", "≈": r"\approx ", "×": r"\times ", "…": r"\dots "}
+          "∫": r"\int ", "≈": r"\approx ", "×": r"\times ", "…": r"\dots ", "½": r"\tfrac12 "}
 _SUPER = {"²": "2", "³": "3"}
 _SUB = {"₀": "0", "₁": "1", "₂": "2", "ₜ": "t"}
 _FUNCS = {"log": r"\log ", "exp": r"\exp "}
@@ -169,8 +169,38 @@ def to_latex(math: str) -> str:
     return re.sub(r" {2,}", " ", _sqrt(s)).strip()
 
 
+def piece_latex(piece: str) -> str:
+    """LaTeX of one ``$...$`` piece: written in LaTeX when it holds a backslash command,
+    else Unicode mathematics translated by :func:`to_latex`."""
+    return piece.strip() if "\\" in piece else to_latex(piece)
+
+
+def rule_nodes(text: str) -> list[nodes.Node]:
+    """Text and inline-math nodes for a rule or start rule: each ``$...$`` piece is
+    mathematics (:func:`piece_latex`), the rest stays text; an unpaired dollar raises
+    :class:`~ddpm_theory.symbolic.richtext.MathMarkupError`."""
+    from ..symbolic.richtext import split_math
+
+    out: list[nodes.Node] = []
+    for is_math, piece in split_math(text):
+        if is_math:
+            latex = piece_latex(piece)
+            out.append(nodes.math(latex, latex))
+        else:
+            out.append(nodes.Text(piece))
+    return out
+
+
 def title_nodes(title: str) -> list[nodes.Node]:
-    """Text and inline-math nodes for ``title``."""
+    """Text and inline-math nodes for ``title``: its ``$...$`` pieces when it marks any
+    (:func:`rule_nodes`), else the mathematics the heuristic finds."""
+    if "$" in title.replace("\\$", ""):
+        from ..symbolic.richtext import MathMarkupError
+
+        try:
+            return rule_nodes(title)
+        except MathMarkupError:  # tests/docs/test_rule_math.py refuses these in the registry
+            return [nodes.Text(title)]
     out: list[nodes.Node] = []
     for is_math, piece in split_title(title):
         if is_math:

@@ -7,8 +7,12 @@ numbers equations differently from the paper, so a citation always names its sou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Citation", "SOURCES", "Source"]
+if TYPE_CHECKING:
+    from .engine import Derivation
+
+__all__ = ["Citation", "SOURCES", "Source", "citation_gaps"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +122,25 @@ class Citation:
 
     def __str__(self) -> str:
         return f"({self.source}, {self.where})" if self.where else f"({self.source})"
+
+
+def citation_gaps(d: Derivation) -> list[str]:
+    """Where ``d`` lacks a citation: each Part and each Step must carry one, and a
+    "standard" citation must name its rule; every entry names derivation, part and step.
+
+    The registry's test requires this list to be empty for every registered derivation;
+    the engine does not (a user's own derivation verifies without citations)."""
+    gaps: list[str] = []
+
+    def check(where: str, c: Citation | None) -> None:
+        if c is None:
+            gaps.append(f"{where}: no citation")
+        elif c.source == "standard" and not c.where.strip():
+            gaps.append(f"{where}: a 'standard' citation must name the rule")
+
+    for part in d.parts:
+        where = f"derivation {d.name!r}, part {part.title!r}"
+        check(where, part.cite)
+        for k, step in enumerate(part.steps, start=1):
+            check(f"{where}, step {k} ({step.rule[:60]})", step.cite)
+    return gaps

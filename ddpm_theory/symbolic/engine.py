@@ -50,7 +50,7 @@ from .certificates import (
     expand_lemmas,
     lemma_instance,
 )
-from .citation import Citation
+from .citation import Citation, citation_gaps
 from .notation import DEFINITIONS
 from .numeric_check import NumericComparison, compare, free_parameters, sample_points
 from .procedures import Outcome, is_zero, make_lookup, substitute_definitions
@@ -212,6 +212,8 @@ class Derivation:
             seconds=time.perf_counter() - t0,
             citations=tuple(self.citations),
             premises=tuple(self.assumed),
+            part_steps=tuple(len(p.steps) for p in self.parts),
+            uncited=tuple(citation_gaps(self)),
         )
 
 
@@ -257,6 +259,15 @@ class DerivationResult:
     seconds: float
     citations: tuple[str, ...]
     premises: tuple[str, ...] = ()
+    #: the number of steps of each part, in order
+    part_steps: tuple[int, ...] = ()
+    #: where a Part or Step lacks a citation (:func:`~.citation.citation_gaps`)
+    uncited: tuple[str, ...] = ()
+
+    @property
+    def single_step_parts(self) -> int:
+        """Parts shown in one step (the fewer, the more of the road is shown)."""
+        return sum(1 for n in self.part_steps if n == 1)
 
     @property
     def depends_on(self) -> list[str]:
@@ -297,6 +308,9 @@ class DerivationResult:
             "citations": list(self.citations),
             "premises": [{"statement": p, "status": "assumed"} for p in self.premises],
             "depends_on": self.depends_on,
+            "parts": len(self.part_steps),
+            "single_step_parts": self.single_step_parts,
+            "uncited": list(self.uncited),
             "step_results": [
                 {
                     "part": s.part, "index": s.index, "rule": s.rule, "citation": s.citation,

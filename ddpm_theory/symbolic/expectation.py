@@ -119,12 +119,26 @@ def _mv_moment_rule(expr: sp.Expr, xs: list[sp.Symbol], mean: sp.Matrix, cov: sp
     return out
 
 
+#: moment-rule value of each expectation met so far: a pure function of the expression
+#: (consecutive steps share their expressions, so each is worked out once per process)
+_VALUES: dict[sp.Basic, sp.Basic] = {}
+_VALUES_MAX = 4096
+
+
+def _value(a: sp.Basic) -> sp.Basic:
+    if a not in _VALUES:
+        if len(_VALUES) >= _VALUES_MAX:
+            _VALUES.clear()
+        _VALUES[a] = a.doit()  # an integrand the rule cannot take raises, never cached
+    return _VALUES[a]
+
+
 def evaluate_expectations(expr: sp.Basic) -> sp.Basic:
     """Replace every (nested) Gaussian expectation by its moment-rule value."""
     atoms = [a for a in expr.atoms(GaussE, MvGaussE)]
     if not atoms:
         return expr
-    return expr.xreplace({a: a.doit() for a in atoms})
+    return expr.xreplace({a: _value(a) for a in atoms})
 
 
 @lru_cache(maxsize=8)

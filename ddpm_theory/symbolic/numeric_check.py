@@ -25,7 +25,7 @@ whose mass lies beyond every node, such as exp(x) under a wide Gaussian, is neve
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,12 +169,13 @@ def _compile(expr: sp.Basic, nodes: int = 1) -> Any:
     cached = _COMPILED.get((expr, nodes))
     if cached is not None:
         return cached
+    fresh = _fresh_symbols(expr)
     allE = expr.atoms(GaussE, MvGaussE, sp.Integral, sp.Limit)
     outer = [a for a in allE if not any(a != b and b.has(a) for b in allE)]
     subs: dict[sp.Basic, sp.Dummy] = {}
     makers: list[tuple[sp.Dummy, Any]] = []
     for a in outer:
-        d = sp.Dummy()
+        d = next(fresh)
         subs[a] = d
         if isinstance(a, sp.Integral):
             makers.append((d, _compile_integral(a, nodes)))
@@ -184,7 +185,7 @@ def _compile(expr: sp.Basic, nodes: int = 1) -> Any:
             makers.append((d, _compile_expectation(a, nodes)))
     shielded = expr.xreplace(subs)
     for a in sorted(shielded.atoms(AppliedUndef), key=sp.count_ops, reverse=True):
-        d = sp.Dummy()
+        d = next(fresh)
         arg_fns = [_compile(x, nodes) for x in a.args]
         name = a.func.__name__
         makers.append((d, lambda env, table, fs=arg_fns, nm=name, pos=bool(a.is_positive):
@@ -193,12 +194,12 @@ def _compile(expr: sp.Basic, nodes: int = 1) -> Any:
         shielded = shielded.xreplace({a: d})
     for a in sorted(shielded.atoms(sp.Indexed), key=str):
         if all(i.is_number for i in a.indices):
-            d = sp.Dummy()
+            d = next(fresh)
             dom = _symbol_domain(a, {})
             makers.append((d, lambda env, table, nm=str(a.base), idx=tuple(a.indices), dom=dom:
                            table(nm, idx, dom)))
             shielded = shielded.xreplace({a: d})
-    made = {d for d, _ in makers}
+    made: set[sp.Basic] = {d for d, _ in makers}
     free = sorted((s for s in shielded.free_symbols if s not in made), key=str)
     args = free + [d for d, _ in makers]
     fn = sp.lambdify(args, shielded, modules="mpmath", docstring_limit=0)
@@ -213,6 +214,19 @@ def _compile(expr: sp.Basic, nodes: int = 1) -> Any:
 
     _COMPILED[(expr, nodes)] = run
     return run
+
+
+def _fresh_symbols(expr: sp.Basic) -> Iterator[sp.Symbol]:
+    """Placeholders for the parts of ``expr`` evaluated outside lambdify: plain symbols
+    named apart from every symbol of ``expr``.  (Dummies would make lambdify re-dummify
+    every argument, an xreplace of the whole expression per argument.)"""
+    taken = {str(s) for s in expr.free_symbols}
+    k = 0
+    while True:
+        name = f"_ddpm_arg{k}"
+        k += 1
+        if name not in taken:
+            yield sp.Symbol(name)
 
 
 def _degree(e: sp.Basic, xs: Any) -> int | None:

@@ -228,6 +228,24 @@ def _split_integer_logs(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda a: isinstance(a, sp.log), fix)
 
 
+#: _proved_log's results by (argument, the domain overrides of the lookup): a pure
+#: function of both (the notation's domains are fixed), so consecutive steps, which share
+#: their expressions, factor each logarithm once
+_LOGS: dict[tuple, sp.Expr] = {}
+
+
+def _proved_log_cached(arg: sp.Expr, lookup: DomainLookup) -> sp.Expr:
+    scope = getattr(lookup, "scope", None)
+    if scope is None:  # a lookup of unknown provenance: no caching
+        return _proved_log(arg, lookup)
+    key = (arg, scope)
+    if key not in _LOGS:
+        if len(_LOGS) >= 8192:
+            _LOGS.clear()
+        _LOGS[key] = _proved_log(arg, lookup)
+    return _LOGS[key]
+
+
 def _proved_log(arg: sp.Expr, lookup: DomainLookup) -> sp.Expr:
     """log(arg) as Σ k_j log f_j over the irreducible factors of arg, each oriented to be
     positive; log(b^e) = e log b and log(exp y) = y -- each only where the signs are
@@ -375,6 +393,10 @@ def make_lookup(overrides: Mapping[sp.Basic, Domain] = {}) -> DomainLookup:
             return DOMAIN_OF[s]
         return None
 
+    try:  # what the answers depend on: the overrides and the notation (which only grows)
+        lookup.scope = (frozenset(overrides.items()), len(DOMAIN_OF))  # type: ignore[attr-defined]
+    except TypeError:  # an unhashable domain: callers do not cache
+        pass
     return lookup
 
 
@@ -417,7 +439,8 @@ def is_zero(
             return Outcome(False, ["moments"], e, str(exc))
         methods.append("moments")
 
-    e = e.replace(lambda a: isinstance(a, (sp.Integral, sp.Limit)), lambda a: a.doit())
+    if e.has(sp.Integral, sp.Limit):
+        e = e.replace(lambda a: isinstance(a, (sp.Integral, sp.Limit)), lambda a: a.doit())
     lim = _symbolic_limit_atoms(e)
     if lim and not opaque_limits:
         e = _peel(e, induction_bases, lookup)
@@ -443,7 +466,7 @@ def is_zero(
     if tup.has(sp.log):
         # factor each argument first, so that log((1 − a)(1 − b)) and log(1 − a − b + ab)
         # become the same generators log(1 − a) + log(1 − b) -- where the signs are proved
-        tup = tup.replace(sp.log, lambda a: _proved_log(a, lookup))
+        tup = tup.replace(sp.log, lambda a: _proved_log_cached(a, lookup))
         methods.append("log")
     tup, _ = _generic_atoms(tup)
     rad = _Radicals(lookup)

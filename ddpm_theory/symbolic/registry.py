@@ -16,7 +16,7 @@ from .engine import Derivation, DerivationResult
 
 __all__ = [
     "register", "unregister", "temporary", "names", "get", "all_derivations", "verify",
-    "UnknownDerivationError",
+    "UnknownDerivationError", "check_names",
 ]
 
 _BUILDERS: dict[str, Callable[[], Derivation]] = {}
@@ -87,13 +87,20 @@ def names() -> list[str]:
     return list(_BUILDERS)
 
 
+def check_names(selected: Iterable[str]) -> None:
+    """Raise :class:`UnknownDerivationError` for the first name not registered, without
+    building anything (so that worker processes can build in parallel)."""
+    _load()
+    for name in selected:
+        if name not in _BUILDERS:
+            raise UnknownDerivationError(
+                f"unknown derivation {name!r}; known derivations: {', '.join(_BUILDERS)}"
+            )
+
+
 def get(name: str) -> Derivation:
     """The derivation registered as ``name``."""
-    _load()
-    if name not in _BUILDERS:
-        raise UnknownDerivationError(
-            f"unknown derivation {name!r}; known derivations: {', '.join(_BUILDERS)}"
-        )
+    check_names([name])
     if name not in _CACHE:
         d = _BUILDERS[name]()
         if d.name != name:

@@ -13,6 +13,9 @@ W = {"define": ["sigma2_t", "betatilde_t"]}
 MU_X0 = "sqrt(alphabar_tm1)*beta_t/(1-alphabar_t)*x_0"
 X_T = "(sqrt(alphabar_t)*x_0 + sqrt(1-alphabar_t)*epsilon)"
 KL = "log(v_2/v_1)/2 + (v_1 + (m_1-m_2)^2)/(2*v_2) - 1/2"
+LIN_STEP = ("GaussE(GaussE((alpha_t*x_0 + epsilon - alpha_t*m_1)^2, epsilon, 0, 1), x_0, "
+            "m_1, v_1)")
+PAIR = "GaussE(GaussE(x_t*x_tm1, x_t, sqrt(alpha_t)*x_tm1, beta_t), x_tm1, 0, 1)"
 
 TOPICS: dict[str, list[tuple[str, dict, str]]] = {
     "gaussian-kl": [
@@ -144,10 +147,106 @@ TOPICS: dict[str, list[tuple[str, dict, str]]] = {
         ("(1 - (1 - alphabar_t/alphabar_tm1))*alphabar_tm1 = alphabar_t", {}, T),
         ("(1 - (1 - alphabar_tm1/alphabar_t))*alphabar_tm1 = alphabar_t", {}, F),
     ],
+    "tweedie-any-law": [
+        ("(x_t + (1-alphabar_t)*(sqrt(alphabar_t)*x_0 - x_t)/(1-alphabar_t))/sqrt(alphabar_t)"
+         " = x_0", {}, T),
+        ("(x_t + (1-alphabar_t)*(sqrt(alphabar_t)*x_0 - x_t)/(1-alphabar_t))/alphabar_t"
+         " = x_0", {}, F),
+    ],
+    "score-eps-equivalence": [
+        ("(x_t - sqrt(alphabar_t)*x_0)/sqrt(1-alphabar_t) = "
+         "-sqrt(1-alphabar_t)*(-(x_t - sqrt(alphabar_t)*x_0)/(1-alphabar_t))", {}, T),
+        ("(x_t - sqrt(alphabar_t)*x_0)/sqrt(1-alphabar_t) = "
+         "-(1-alphabar_t)*(-(x_t - sqrt(alphabar_t)*x_0)/(1-alphabar_t))", {}, F),
+    ],
+    "analytic-dpm-variance": [
+        ("betatilde_t + beta_t^2/(alpha_t*(1-alphabar_t))*alphabar_t = beta_t", BT, T),
+        ("betatilde_t + beta_t^2/(1-alphabar_t)*alphabar_t = beta_t", BT, F),
+    ],
+    "denoising-score-matching": [
+        ("(1-alphabar_t)*(epsilon/sqrt(1-alphabar_t) - epsilon_theta/sqrt(1-alphabar_t))^2"
+         " = (epsilon - epsilon_theta)^2", {}, T),
+        ("(1-alphabar_t)*(epsilon/(1-alphabar_t) - epsilon_theta/(1-alphabar_t))^2"
+         " = (epsilon - epsilon_theta)^2", {}, F),
+    ],
+    "classifier-guidance": [
+        ("v_1*m_1 + (1-v_1)*m_2 = m_2 + v_1*(m_1 - m_2)", {}, T),
+        ("v_1*m_1 + (1-v_1)*m_2 = m_1 + v_1*(m_1 - m_2)", {}, F),
+    ],
+    "guided-density": [
+        ("1/v_1 + 2/v_2 = (v_2 + 2*v_1)/(v_1*v_2)", {}, T),
+        ("1/v_1 + 2/v_2 = (v_1 + 2*v_2)/(v_1*v_2)", {}, F),
+    ],
+    "guidance-claims": [
+        ("1/v_1 + 2/v_2 >= 1/v_1", {}, T),
+        ("1/v_1 - 2/v_2 >= 1/v_1", {}, F),
+    ],
     # the divergence of the probability-flow drift for unit-variance Gaussian data, where
     # the best ε-predictor is σ x with σ = √(1 − ᾱ_t), so ∇·ε̂ = σ d
     "instantaneous-change-of-variables": [
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/sqrt(1-alphabar_t)) = 0", {}, T),
         ("-beta_t/2*(d - sqrt(1-alphabar_t)*d/(1-alphabar_t)) = 0", {}, F),
+    ],
+    # DDIM (Song, Meng & Ermon 2021, Eq. 7): the variances trade off exactly
+    "ddim-marginals": [
+        ("(1 - alphabar_tm1 - sigma2_t)/(1-alphabar_t)*(1-alphabar_t) + sigma2_t = "
+         "1 - alphabar_tm1", {}, T),
+        ("(1 - alphabar_tm1 - sigma2_t)/(1-alphabar_t)*(1-alphabar_t)**2 + sigma2_t = "
+         "1 - alphabar_tm1", {}, F),
+    ],
+    # Eq. 12 at sigma_t^2 = betatilde_t is DDPM's sampling step (Ho et al. 2020, Eq. 11)
+    "ddim-sampler": [
+        ("sqrt(alphabar_tm1)*(x_t - sqrt(1-alphabar_t)*epsilon)/sqrt(alphabar_t) + "
+         "sqrt(alpha_t)*(1-alphabar_tm1)/sqrt(1-alphabar_t)*epsilon = "
+         "(x_t - beta_t/sqrt(1-alphabar_t)*epsilon)/sqrt(alpha_t)", {}, T),
+        ("sqrt(alphabar_tm1)*(x_t - sqrt(1-alphabar_t)*epsilon)/sqrt(alphabar_t) + "
+         "sqrt(1-alphabar_tm1)*epsilon = "
+         "(x_t - beta_t/sqrt(1-alphabar_t)*epsilon)/sqrt(alpha_t)", {}, F),
+    ],
+    # the probability-flow velocity for Gaussian data N(m_1, v_1) at time t
+    "probability-flow-gaussian": [
+        ("-beta_t*x_0/2 + beta_t*(x_0 - m_1)/(2*v_1) = "
+         "beta_t*((1/v_1 - 1)*x_0 - m_1/v_1)/2", {}, T),
+        ("-beta_t*x_0/2 - beta_t*(x_0 - m_1)/(2*v_1) = "
+         "beta_t*((1/v_1 - 1)*x_0 - m_1/v_1)/2", {}, F),
+    ],
+    # the strided chain's x_0-weight at a kept step (Nichol & Dhariwal 2021, Sec. 4)
+    "strided-chain-bound": [
+        ("alphabar_tm1*(1 - alphabar_t/alphabar_tm1)/(2*(1-alphabar_tm1)*(1-alphabar_t)) = "
+         "(alphabar_tm1/(1-alphabar_tm1) - alphabar_t/(1-alphabar_t))/2", {}, T),
+        ("alphabar_tm1*(1 - alphabar_t/alphabar_tm1)/((1-alphabar_tm1)*(1-alphabar_t)) = "
+         "(alphabar_tm1/(1-alphabar_tm1) - alphabar_t/(1-alphabar_t))/2", {}, F),
+    ],
+    # SNR(a + h) = SNR(a) e^{-gamma h} for a log-linear SNR, the step before e^{-x} >= 1 - x
+    "continuous-time-remainder": [
+        ("exp(-v_1*(x_0+v_2)) = exp(-v_1*x_0)*exp(-v_1*v_2)", {}, T),
+        ("exp(-v_1*(x_0+v_2)) = exp(-v_1*x_0) + exp(-v_1*v_2)", {}, F),
+    ],
+    # z/alpha ~ N(x, 1/SNR) whatever alpha (Kingma et al. 2021, Sec. 5.1)
+    "vdm-snr-invariance": [
+        ("GaussE(((alpha_t*x_0 + alpha_t/sqrt(v_1)*epsilon)/alpha_t - x_0)^2, epsilon, 0, 1)"
+         " = 1/v_1", {}, T),
+        ("GaussE(((alpha_t*x_0 + alpha_t/sqrt(v_1)*epsilon)/alpha_t - x_0)^2, epsilon, 0, 1)"
+         " = alpha_t^2/v_1", {}, F),
+    ],
+    "linear-gaussian-step": [
+        (f"{LIN_STEP} = alpha_t^2*v_1 + 1", {}, T),
+        (f"{LIN_STEP} = alpha_t*v_1 + 1", {}, F),
+    ],
+    "forward-marginal-induction": [
+        ("alpha_t*(1 - alphabar_tm1) + 1 - alpha_t = 1 - alphabar_t", {}, T),
+        ("alpha_t*(1 - alphabar_tm1) + beta_t^2 = 1 - alphabar_t", {}, F),
+    ],
+    "elbo-by-jensen": [
+        ("log(v_2) + v_1/v_2 - 1 - log(v_1) = v_1/v_2 - 1 - log(v_1/v_2)", {}, T),
+        ("log(v_2) + v_1/v_2 - 1 - log(v_1) = v_1/v_2 - 1 + log(v_1/v_2)", {}, F),
+    ],
+    "tower-property": [
+        (f"{PAIR} = sqrt(alpha_t)", {}, T),
+        (f"{PAIR} = alpha_t", {}, F),
+    ],
+    "marginalisation-to-kl": [
+        ("GaussE(((m_1 - m_2)*x_t)^2/(2*v_2), x_t, 0, v_1) = (m_1 - m_2)^2*v_1/(2*v_2)", {}, T),
+        ("GaussE(((m_1 - m_2)*x_t)^2/(2*v_2), x_t, 0, v_1) = (m_1 - m_2)^2/(2*v_2)", {}, F),
     ],
 }

@@ -393,11 +393,36 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
                       "test_numeric_score::test_best_eps_error_gaussian_data"),
     "consistency-term-corrected": ("test_numeric_score::test_consistency_mutual_information",),
     "continuous-time": ("test_numeric_score::test_continuous_time_limit",),
+    "tweedie-any-law": ("test_numeric_road_score::test_tweedie_any_law_by_quadrature",),
+    "score-eps-equivalence": (
+        "test_numeric_road_score::test_best_eps_predictor_is_minus_scaled_score",),
+    "analytic-dpm-variance": ("test_numeric_road_score::test_analytic_dpm_two_ways",),
+    "denoising-score-matching": ("test_numeric_road_score::test_dsm_minus_esm_is_model_free",),
+    "classifier-guidance": ("test_numeric_road_score::test_guided_score_by_finite_differences",),
+    "guided-density": ("test_numeric_road_score::test_guided_density_is_the_stated_gaussian",
+                       "test_numeric_road_score::"
+                       "test_guided_integral_diverges_below_minus_tau_over_v"),
+    "guidance-claims": (REFUTED,),
     "log-inequality": ("test_numeric_derivations::test_log_inequality_on_its_domain",),
     "instantaneous-change-of-variables": ("test_ode::test_ode_nll_equals_the_true_nll",
                                           "test_ode::test_planted_divergence_sign_is_caught"),
     "respaced-chain-marginals": ("test_respace::test_sub_chain_has_the_parent_marginals",
                                  "test_strided::test_K_step_bound_matches_its_exact_value"),
+    "ddim-marginals": ("test_numeric_road_beyond::test_ddim_chain_keeps_the_ddpm_marginals",
+                       "test_numeric_road_beyond::"
+                       "test_ddim_without_the_square_root_loses_the_marginals"),
+    "ddim-sampler": ("test_numeric_road_beyond::"
+                     "test_ddim_sampler_is_ddpm_at_beta_tilde_and_exact_at_sigma_zero",),
+    "probability-flow-gaussian": (
+        "test_numeric_road_beyond::test_probability_flow_transports_the_data_law_to_the_marginal",
+        "test_numeric_road_beyond::test_probability_flow_samples_have_the_marginal_law"),
+    "strided-chain-bound": ("test_numeric_road_beyond::test_strided_posterior_by_regression",
+                            "test_numeric_road_beyond::"
+                            "test_strided_weights_telescope_on_real_schedules",
+                            "test_strided::test_K_step_bound_matches_its_exact_value"),
+    "continuous-time-remainder": (
+        "test_numeric_road_beyond::test_continuous_time_remainder_is_within_c_over_t",),
+    "vdm-snr-invariance": ("test_numeric_road_beyond::test_vdm_loss_depends_only_on_the_ends",),
     "luo-telescoping": ("test_numeric_score::test_luo_telescoping_pointwise",),
     "luo-consistency-term": (REFUTED,),
     "term-by-term-cancellation": (REFUTED,),
@@ -408,6 +433,22 @@ PROPERTY_TESTS: dict[str, tuple[str, ...]] = {
     "score-claims": (REFUTED,),
     "loss-weight-claims": (REFUTED,),
     "vae-and-sampling-claims": (REFUTED,),
+    "linear-gaussian-step": ("test_numeric_road_elbo::test_linear_gaussian_step_by_quadrature",
+                             "test_numeric_road_elbo::"
+                             "test_linear_gaussian_step_rejects_unsquared_a"),
+    "forward-marginal-induction": (
+        "test_numeric_road_elbo::test_forward_induction_cf_of_the_chain",
+        "test_numeric_road_elbo::test_forward_induction_rejects_previous_alpha_bar"),
+    "elbo-by-jensen": ("test_numeric_road_elbo::test_jensen_gap_is_kl_discrete",
+                       "test_numeric_road_elbo::test_jensen_gap_is_not_the_reverse_kl",
+                       "test_numeric_road_elbo::test_jensen_gap_is_kl_gaussian_latent"),
+    "tower-property": ("test_numeric_road_elbo::test_tower_property_by_quadrature",
+                       "test_numeric_road_elbo::"
+                       "test_tower_property_rejects_the_prior_variance_in_the_posterior",
+                       "test_numeric_road_elbo::test_ddpm_pair_has_the_forward_step"),
+    "marginalisation-to-kl": (
+        "test_numeric_road_elbo::test_marginalisation_to_kl_over_the_chain",
+        "test_numeric_road_elbo::test_marginalisation_rejects_the_kl_at_the_mean"),
 }
 """Registered derivation -> the numeric property tests that check it ("module::function").
 Every closed form they export is also covered by tier S1 in test_numeric_formulas."""

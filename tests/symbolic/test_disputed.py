@@ -30,7 +30,8 @@ def test_refuted_steps_carry_counterexamples():
 def test_consistency_gap_is_c_a_b_over_w():
     d = registry.get("luo-consistency-term")
     part = d.parts[0]
-    diff = evaluate_expectations(part.start) - evaluate_expectations(part.steps[0].expr)
+    (claim,) = [s for s in part.steps if s.claimed_false]
+    diff = evaluate_expectations(part.start) - evaluate_expectations(claim.expr)
     assert sp.simplify(diff - dp.c * dp._A2 * dp.b1 / dp.w) == 0
 
 

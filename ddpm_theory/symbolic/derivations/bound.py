@@ -76,7 +76,7 @@ def abstract_gap_part(latent: str) -> Part:
         cite=cite(VAE, "closed form of the ELBO"),
         steps=(
             Step(sp.log(p_joint(x0, z)) - sp.log(p_post(z, x0)),
-                 "Bayes: p(x) = p(x, z)/p(z|x) for every z"),
+                 "Bayes: p(x) = p(x, z)/p(z|x) for every z", cite("standard", "Bayes' rule")),
             Step(elbo + gap,
                  "multiply and divide by q(z|x) inside the log",
                  cite(VAE, "closed form of the ELBO")),
@@ -151,9 +151,12 @@ def vae_parts(kl_prior_target=None) -> tuple[Part, Part]:
         start_rule="the ELBO's integrand, with p(x, z) = p(x|z) p(z)",
         cite=cite("Kingma & Welling 2014", "Eq. 3"),
         steps=(
+            Step(recon + sp.log(p_prior(z)) - sp.log(q_enc(z, x0)),
+                 "log of the product: log p(x, z) = log p(x|z) + log p(z)",
+                 cite("standard", "log of a product")),
             Step(recon - (sp.log(q_enc(z, x0)) - sp.log(p_prior(z))),
-                 "log of the product; the prior's log-ratio is the KL(q(z|x) ‖ p(z)) "
-                 "integrand", cite(VAE, "why ELBO can be optimized")),
+                 "group the prior with the encoder: the KL(q(z|x) ‖ p(z)) integrand",
+                 cite(VAE, "why ELBO can be optimized")),
         ),
     )
     # linear-Gaussian VAE with an arbitrary Gaussian encoder
@@ -179,7 +182,7 @@ def vae_parts(kl_prior_target=None) -> tuple[Part, Part]:
                  cite(VAE, "why ELBO can be optimized")),
             Step(GaussE(lik, *enc) - kl_prior,
                  "log p(x) ≥ ELBO: the dropped KL is ≥ 0, zero iff q(z|x) = p(z|x)",
-                 relation=Relation.GE, gap=kl_post),
+                 cite(VAE, "closed form of the ELBO"), relation=Relation.GE, gap=kl_post),
         ),
     )
     return split, instance

@@ -3,13 +3,15 @@
 With σ_t² = β̃_t the diffusion loss term is ½(SNR(s) − SNR(t))‖x_0 − x̂_0‖², s = t − 1/T
 (the ``loss-weights`` derivation).  Per unit time this weight tends to −½ SNR′(t); its
 error is O(1/T) per unit time, so the sum over T steps tends to the integral
-−½ ∫_0^1 SNR′(t) ‖x_0 − x̂_0(t)‖² dt.  Written in v = SNR(t) the integral depends on the
-schedule only through its end points, and the learned schedule SNR = exp(−γ) gives
-ᾱ = sigmoid(−γ).
+−½ ∫_0^1 SNR′(t) ‖x_0 − x̂_0(t)‖² dt, and the learned schedule SNR = exp(−γ) gives
+ᾱ = sigmoid(−γ).  The explicit bound on the summed error is the derivation
+``continuous-time-remainder``; that the integral depends on the schedule only through
+its end points is ``vdm-snr-invariance`` (the stand-in error profile and the SNR variable
+v of this module are shared with it).
 
-The schedules here are concrete families with symbolic coefficients (log-SNR quadratic
-or linear in t, increasing), so both the symbolic limit and the independent numeric
-check (Richardson extrapolation, tanh-sinh quadrature at 50 digits) can run.
+The schedule here is a concrete family with symbolic coefficients (log-SNR quadratic in
+t, increasing), so both the symbolic limit and the independent numeric check (Richardson
+extrapolation at 50 digits) can run.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def weight_limit_part(target=None) -> Part:
             Step(target, "definition of the derivative: the limit is −½ SNR′(t)",
                  cite(KVDM, "Eq. 15")),
             Step(sp.diff(log_snr_quadratic(t), t) * snr(t) / 2,
-                 "SNR = exp(−γ) ⇒ −½ SNR′ = ½ γ′ exp(−γ) > 0 for an increasing γ"),
+                 "SNR = exp(−γ) ⇒ −½ SNR′ = ½ γ′ exp(−γ) > 0 for an increasing γ",
+                 cite("standard", "chain rule")),
         ),
     )
 
@@ -78,50 +81,34 @@ def remainder_part() -> Part:
                     "limit means the error is O(h), so T steps of size O(h²) sum to O(1/T) "
                     "and the Riemann sum tends to the integral"),
         cite=cite(KVDM, "§4.2"),
-        steps=(Step(d2 / 4, "second-order Taylor term: ¼ SNR″(t), finite on [0, 1]"),),
+        steps=(
+            Step(sp.Limit((sp.diff(snr(t), t) - sp.diff(snr(t), t).subs(t, t - h)) / (4 * h),
+                          h, 0),
+                 "over the common denominator 2h², numerator SNR(t − h) − SNR(t) + h SNR′(t) "
+                 "and denominator vanish at h = 0: L'Hôpital's rule in h",
+                 cite("standard", "L'Hôpital's rule")),
+            Step(d2 / 4, "the difference quotient of SNR′: ¼ SNR″(t), finite on [0, 1]; the "
+                         "explicit bound on the summed error is continuous-time-remainder",
+                 cite("standard", "definition of the derivative")),
+        ),
     )
-
-
-def invariance_parts() -> tuple[Part, Part]:
-    def lin(u):
-        return g0 + g1 * u
-
-    def sq(u):
-        return g0 + g1 * u**2
-
-    lo, hi = sp.exp(-(g0 + g1)), sp.exp(-g0)  # SNR(1) and SNR(0): the same for both paths
-    antiderivative = sp.integrate(error_profile(v), v)
-    closed = (antiderivative.subs(v, hi) - antiderivative.subs(v, lo)) / 2
-    parts = []
-    for label, gam in (("linear", lin), ("quadratic", sq)):
-        s_t = snr(t, gam)
-        parts.append(Part(
-            title=f"Only the end points matter: a {label} log-SNR",
-            lhs=r"-\tfrac12\int_0^1 \mathrm{SNR}'(t)\,\|x_0-\hat x_0\|^2\,dt",
-            start=sp.Integral(-sp.diff(s_t, t) * error_profile(s_t) / 2, (t, 0, 1)),
-            start_rule=(f"the continuous-time loss with γ(t) {label} in t, γ(0) = γ_0 and "
-                        "γ(1) = γ_0 + γ_1, and an error that depends on t only through "
-                        "v = SNR(t)"),
-            cite=cite(KVDM, "Eq. 15"),
-            steps=(
-                Step(sp.Integral(error_profile(v) / 2, (v, lo, hi)),
-                     "change of variables v = SNR(t), dv = SNR′(t) dt; the bounds swap",
-                     cite(KVDM, "§5.1")),
-                Step(closed, "integrate: a function of SNR(0) and SNR(1) alone"),
-            ),
-        ))
-    return parts[0], parts[1]
 
 
 def learned_schedule_part() -> Part:
     snr_g = sp.exp(-gamma)
     return Part(
-        title="The learned schedule: SNR = exp(−γ) gives ᾱ = sigmoid(−γ)",
-        lhs=r"\bar\alpha",
-        start=snr_g / (1 + snr_g),
+        title="The learned schedule: SNR = exp(−γ) gives ᾱ = sigmoid(−γ), σ² = sigmoid(γ)",
+        lhs=r"(\bar\alpha,\ 1-\bar\alpha)",
+        start=sp.Tuple(snr_g / (1 + snr_g), 1 - snr_g / (1 + snr_g)),
         start_rule="solve SNR = ᾱ/(1 − ᾱ) for ᾱ: ᾱ = SNR/(1 + SNR)",
         cite=cite(KVDM, "§3"),
-        steps=(Step(1 / (1 + sp.exp(gamma)), "divide by exp(−γ): 1/(1 + e^γ) = sigmoid(−γ)"),),
+        steps=(
+            Step(sp.Tuple(snr_g / (1 + snr_g), 1 / (1 + snr_g)),
+                 "1 − SNR/(1 + SNR) = 1/(1 + SNR)", cite("standard", "algebra")),
+            Step(sp.Tuple(1 / (1 + sp.exp(gamma)), 1 / (1 + sp.exp(-gamma))),
+                 "multiply the first by e^γ/e^γ: 1/(1 + e^γ) = sigmoid(−γ); the second is "
+                 "sigmoid(γ) = σ² (variance preserving)", cite(KVDM, "Eq. 3")),
+        ),
     )
 
 
@@ -132,19 +119,18 @@ def build(weight_target=None) -> Derivation:
         statement=(
             r"\sum_{i=1}^{T}\tfrac12\big(\mathrm{SNR}(s_i)-\mathrm{SNR}(t_i)\big)"
             r"\|x_0-\hat x_0\|^2 \xrightarrow[T\to\infty]{} -\tfrac12\int_0^1 "
-            r"\mathrm{SNR}'(t)\|x_0-\hat x_0(t)\|^2dt = \tfrac12\int_{\mathrm{SNR}(1)}"
-            r"^{\mathrm{SNR}(0)}\|x_0-\hat x_0(v)\|^2dv"
+            r"\mathrm{SNR}'(t)\|x_0-\hat x_0(t)\|^2dt,\quad \bar\alpha = "
+            r"\mathrm{sigmoid}(-\gamma)"
         ),
         premises=(
             r"\text{diffusion loss term } \tfrac12(\mathrm{SNR}(s)-\mathrm{SNR}(t))"
             r"\|x_0-\hat x_0\|^2,\ s = t - 1/T\ \text{(loss-weights)}",
             r"\mathrm{SNR}(t) = \exp(-\gamma(t)),\ \gamma \text{ increasing}",
         ),
-        cites=(cite(KVDM, "Eq. 15, §5.1"),),
-        summary=("The weight per step becomes a density in time; in the variable SNR the "
-                 "continuous loss no longer depends on the path of the schedule."),
-        parts=(weight_limit_part(weight_target), remainder_part(), *invariance_parts(),
-               learned_schedule_part()),
+        cites=(cite(KVDM, "Eq. 15, §4.2"),),
+        summary=("The weight per step becomes a density in time, with an O(1/T) error "
+                 "overall; the learned schedule is a sigmoid of the log-SNR."),
+        parts=(weight_limit_part(weight_target), remainder_part(), learned_schedule_part()),
         definitions={},
         exports={"alpha_bar_of_gamma": 1 / (1 + sp.exp(gamma))},
     )

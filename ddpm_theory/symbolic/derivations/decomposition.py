@@ -20,6 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...domains import REAL, TIMESTEP
+from ..certificates import Apply
 from ..engine import Derivation, Part, Premise, Step
 from ..notation import sym
 from ..registry import register
@@ -113,22 +114,14 @@ def chain_part(upper, target=None, title=None) -> Part:
 
 
 def explicit_part(upper: int, target: sp.Expr) -> Part:
-    """The whole chain in one step for an explicit T: the sums and products written out."""
-    whole = chain_part(upper, target)
-    return Part(
-        title=f"The whole chain, T = {upper}",
-        lhs=whole.lhs,
-        start=whole.start,
-        start_rule=whole.start_rule,
-        cite=whole.cite,
-        steps=(Step(target, f"eq. 4 = eq. 8 with every product and sum over t = 1..{upper} "
-                            "written out (the steps of the symbolic-T chain at once)",
-                    cite(HW, "eq. 8")),),
-    )
+    """The same chain of steps for an explicit T: every sum and product over t = 1..T is
+    written out by the checks (empty sums 0, empty products 1)."""
+    return chain_part(upper, target, f"The whole chain, T = {upper}")
 
 
 def telescoping_part(target=None) -> Part:
     target = sp.log(q_marg(1)) - sp.log(q_marg(T)) if target is None else target
+    lq = sp.log(q_marg(t - 1))
     return Part(
         title="Telescoping, symbolic T",
         lhs=r"\sum_{t=2}^{T}\log\frac{q(x_{t-1}|x_0)}{q(x_t|x_0)}",
@@ -136,18 +129,98 @@ def telescoping_part(target=None) -> Part:
         start_rule="the log of the product of the ratios left over by the Bayes rewrite",
         cite=cite(HO, "Eq. 21 (App. A)"),
         steps=(
-            Step(target, "consecutive terms cancel: log q(x_1|x_0) − log q(x_T|x_0) "
-                         "(induction on T)", cite("standard", "telescoping sum")),
+            Step(sp.Sum(lq, (t, 2, T)) - sp.Sum(sp.log(q_marg(t)), (t, 2, T)),
+                 "split the sum (linearity)", cite("standard", "linearity of a finite sum")),
+            Step(sp.log(q_marg(1)) + sp.Sum(lq, (t, 3, T)) - sp.Sum(sp.log(q_marg(t)), (t, 2, T)),
+                 "take the first term (t = 2) out of the first sum",
+                 cite("standard", "splitting a finite sum")),
+            Step(sp.log(q_marg(1)) + sp.Sum(lq, (t, 3, T)) - sp.Sum(lq, (t, 3, T))
+                 - sp.log(q_marg(T)),
+                 "shift the index of the second sum (t → t − 1) and take its last term out "
+                 "(induction on T)", cite("standard", "index shift in a finite sum")),
+            Step(target, "the middle sums cancel: log q(x_1|x_0) − log q(x_T|x_0)",
+                 cite("standard", "telescoping sum")),
         ),
     )
 
 
-def build(target=None, telescoped=None, explicit=(2, 3, 4, 5, 6)) -> Derivation:
+# -- the same decomposition on explicit Gaussians, T = 2 --------------------------------------
+#: a concrete schedule whose square roots are rational: √α_1 = 24/25, √α_2 = 12/13
+ROOT_ALPHA = (sp.Rational(24, 25), sp.Rational(12, 13))
+x1g = sym("x_1", REAL, "x_1")
+x2g = sym("x_2", REAL, "x_2")
+
+
+def _gauss_chain(slip=None) -> Part:
+    """L for T = 2 with Gaussian densities: eq. 4 → L_T + L_1 + L_0, each expectation over
+    the chain (x_1 ~ q(x_1|x_0), x_2 ~ q(x_2|x_1)), with the other variable integrated out
+    and L_1 passed to E_{q(x_2|x_0)}[KL] by the lemma marginalisation-to-kl."""
+    from ..expectation import GaussE
+    from ..notation import DEFINITIONS, alpha, alpha_bar_prev, sigma2, x0, xt
+    from ..procedures import substitute_definitions
+    from ._common import gaussian_logpdf as lg
+    from .bound import c_dec, s2_dec
+    from .kl import kl_univariate
+    from .marginalisation import KL_PART, A, B, M, S, V, h_rev, k_rev
+    from .marginalisation import NAME as MARGINALISATION
+    from .posterior import BETA_TILDE, MU_TILDE
+
+    r1, r2 = ROOT_ALPHA
+    a1, a2 = r1**2, r2**2
+    ab2 = a1 * a2
+    at_t2 = {alpha_bar_prev: a1, alpha: a2}          # the posterior of step t = 2
+    mu2, bt2 = (substitute_definitions(e, DEFINITIONS).xreplace(at_t2)
+                for e in (MU_TILDE.xreplace({xt: x2g}), BETA_TILDE))
+    mu2 = sp.expand(mu2)
+    pair = {M: r1 * r2 * x0, V: 1 - ab2, A: mu2.coeff(x2g), B: mu2.coeff(x0) * x0, S: bt2}
+
+    def E(f: sp.Expr) -> sp.Expr:
+        return GaussE(GaussE(f, x2g, r2 * x1g, 1 - a2), x1g, r1 * x0, 1 - a1)
+
+    q1, q21 = lg(x1g, r1 * x0, 1 - a1), lg(x2g, r2 * x1g, 1 - a2)
+    q2, qpost = lg(x2g, r1 * r2 * x0, 1 - ab2), lg(x1g, mu2, bt2)
+    pT, p1, p0 = lg(x2g, 0, 1), lg(x1g, k_rev * x2g + h_rev, sigma2), lg(x0, c_dec * x1g, s2_dec)
+    L_T = kl_univariate(r1 * r2 * x0, 1 - ab2, 0, 1)
+    L_0 = GaussE(-p0, x1g, r1 * x0, 1 - a1)
+    L_1 = GaussE(kl_univariate(mu2.xreplace({x2g: xt}), bt2, k_rev * xt + h_rev, sigma2),
+                 xt, r1 * r2 * x0, 1 - ab2)
+    final = L_T + L_1 + L_0 if slip is None else slip(L_T, L_1, L_0)
+    return Part(
+        title="Gaussian chain, T = 2: L = L_T + L_1 + L_0",
+        lhs=r"L = \mathbb{E}_q\Big[-\log\frac{p_\theta(x_{0:2})}{q(x_{1:2}|x_0)}\Big]",
+        start=E(q1 + q21 - pT - p1 - p0),
+        start_rule=("√α_1 = 24/25, √α_2 = 12/13; p(x_2) = N(0, 1), p_θ(x_1|x_2) = "
+                    "N(k x_2 + h, σ²), p_θ(x_0|x_1) = N(c x_1, s²); E over x_1 ~ q(x_1|x_0), "
+                    "then x_2 ~ q(x_2|x_1)"),
+        cite=cite(HO, "Eq. 3"),
+        steps=(
+            Step(E(qpost + q2 - pT - p1 - p0),
+                 "Bayes under the Markov property: q(x_1|x_0) q(x_2|x_1) = q(x_2|x_0) "
+                 "q(x_1|x_2, x_0), with the Gaussian densities of bayes-posterior",
+                 cite(HW, "eq. 7")),
+            Step(E(q2 - pT) + E(qpost - p1) + E(-p0),
+                 "linearity: the three terms L_T, L_1, L_0", cite(HO, "Eq. 5")),
+            Step(GaussE(q2 - pT, x2g, r1 * r2 * x0, 1 - ab2) + E(qpost - p1) + L_0,
+                 "x_1 integrates out of L_T and x_2 out of L_0: x_2|x_0 ~ N(√ᾱ_2 x_0, 1 − ᾱ_2) "
+                 "(forward-marginal)", cite(HO, "Eq. 4")),
+            Step(L_T + E(qpost - p1) + L_0, "L_T = KL(q(x_2|x_0) ‖ p(x_2)) (gaussian-kl)",
+                 cite(HO, "Eq. 5")),
+            Step(final, "L_1 = E_{q(x_2|x_0)}[KL(q(x_1|x_2,x_0) ‖ p_θ(x_1|x_2))]: the "
+                        "marginalisation lemma applied to the pair (x_1, x_2)",
+                 cite(HW, "eq. 8"), certificate=Apply(MARGINALISATION, KL_PART, pair)),
+        ),
+    )
+
+
+def build(target=None, telescoped=None, explicit=(2, 3), gaussian=True,
+          gaussian_slip=None) -> Derivation:
     """``target`` maps an upper limit to the eq. 8 integrand (planted slips in tests)."""
     make = eq8 if target is None else target
     parts = [telescoping_part(telescoped),
              chain_part(T, make(T), "Eq. 4 to eq. 8, symbolic T")]
     parts += [explicit_part(k, make(k)) for k in explicit]
+    if gaussian:
+        parts.append(_gauss_chain(gaussian_slip))
     return Derivation(
         name=NAME,
         title="The bound L as a sum of KL terms",

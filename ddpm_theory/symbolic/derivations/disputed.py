@@ -69,6 +69,17 @@ def joint_term() -> sp.Expr:
     return _prev(GaussE(GaussE(integrand, xtp1, _A2 * xt, b2), xt, _A1 * xtm1, b1))
 
 
+def entropy_split() -> sp.Expr:
+    """The joint term with −E log q(x_t|x_{t−1}) = H(N(a_t x_{t−1}, b_t)) taken out."""
+    inner = GaussE(GaussE(gaussian_logpdf(xt, c * xtp1, w), xtp1, _A2 * xt, b2),
+                   xt, _A1 * xtm1, b1)
+    return _prev(inner) + sp.log(2 * sp.pi * sp.E * b1) / 2
+
+
+ENTROPY_RULE = ("−E log q(x_t|x_{t−1}) is the entropy ½ log(2πe b_t) of N(a_t x_{t−1}, b_t), "
+                "whatever x_{t−1}")
+
+
 def _premise() -> str:
     return ("a 1-D linear-Gaussian chain q(x_{t−1}|x_0) = N(m, v), q(x_t|x_{t−1}) = "
             "N(a_t x_{t−1}, b_t), q(x_{t+1}|x_t) = N(a_{t+1} x_t, b_{t+1}) (DDPM: a = √α, "
@@ -86,7 +97,8 @@ def build_consistency(claim=None) -> Derivation:
         start=joint_term(),
         start_rule=_premise(),
         cite=cite(LUO, "Eqs. 43–45"),
-        steps=(Step(claimed,
+        steps=(Step(entropy_split(), ENTROPY_RULE, cite("standard", "entropy of a Gaussian")),
+               Step(claimed,
                     "claimed: = −E_{q(x_{t−1},x_{t+1}|x_0)}[KL(q(x_t|x_{t−1}) ‖ "
                     "p_θ(x_t|x_{t+1}))]; this integrates x_t against q(x_t|x_{t−1}) as if "
                     "x_t were independent of x_{t+1} given x_{t−1}",
@@ -123,11 +135,18 @@ def build_corrected(mutual_info=None) -> Derivation:
         start=joint_term(),
         start_rule=_premise(),
         cite=cite(LUO, "Eq. 44"),
-        steps=(Step(-_pair(kl_two_sided) + info,
-                    "factor the joint as q(x_{t−1}, x_{t+1}|x_0) q(x_t|x_{t−1}, x_{t+1}); the "
-                    "two-sided conditional is read off by completing the square; the θ-free "
-                    "rest is I(x_t; x_{t+1}|x_{t−1}) = ½ log(Var(x_{t+1}|x_{t−1})/b_{t+1})",
-                    cite("standard", "chain rule of KL; Gaussian conditioning")),),
+        steps=(
+            Step(entropy_split(), ENTROPY_RULE, cite("standard", "entropy of a Gaussian")),
+            Step(_pair(GaussE(gaussian_logpdf(xt, c * xtp1, w), xt, B / A, 1 / A))
+                 + sp.log(2 * sp.pi * sp.E * b1) / 2,
+                 "factor the joint the other way, q(x_{t−1}, x_{t+1}|x_0) q(x_t|x_{t−1}, "
+                 "x_{t+1}): the two-sided conditional N(B/A, 1/A) is read off by completing "
+                 "the square in x_t", cite("standard", "Gaussian conditioning")),
+            Step(-_pair(kl_two_sided) + info,
+                 "E_{x_t ~ q_2}[log p_θ] = −KL(q_2 ‖ p_θ) − H(q_2); the θ-free rest ½ log(2πe "
+                 "b_t) − H(q_2) is I(x_t; x_{t+1}|x_{t−1}) = ½ log(Var(x_{t+1}|x_{t−1})/b_{t+1})",
+                 cite("Cover & Thomas 2006", "§2.4")),
+        ),
     )
     return Derivation(
         name="consistency-term-corrected",
@@ -159,10 +178,20 @@ def build_telescoping(target=None) -> Derivation:
         start_rule=("the denominator of Luo's Eq. 51: q(x_{1:T}|x_0) with each step for t ≥ 2 "
                     "written through Bayes' rule (homework eq. 7)"),
         cite=cite(LUO, "Eqs. 51–53"),
-        steps=(Step(target,
-                    "the ratios telescope to q(x_T|x_0)/q(x_1|x_0) and q(x_1|x_0) cancels: "
-                    "log q(x_T|x_0) + Σ_{t=2}^{T} log q(x_{t−1}|x_t,x_0) (induction on T)",
-                    cite(LUO, "Eq. 54")),),
+        steps=(
+            Step(sp.log(q_marg(1)) + sp.Sum(sp.log(q_post(t, X[t - 1], X[t], X[0]))
+                                            + sp.log(q_marg(t)) - sp.log(q_marg(t - 1)),
+                                            (t, 2, T_sym)),
+                 "the log of a product is the sum of the logs",
+                 cite("standard", "log of a product")),
+            Step(sp.log(q_marg(1)) + sp.Sum(sp.log(q_post(t, X[t - 1], X[t], X[0])),
+                                            (t, 2, T_sym))
+                 + sp.log(q_marg(T_sym)) - sp.log(q_marg(1)),
+                 "the sum of log q(x_t|x_0) − log q(x_{t−1}|x_0) telescopes to log q(x_T|x_0) − "
+                 "log q(x_1|x_0) (induction on T)", cite(LUO, "Eq. 53")),
+            Step(target, "log q(x_1|x_0) cancels: log q(x_T|x_0) + Σ_{t=2}^{T} log "
+                         "q(x_{t−1}|x_t,x_0)", cite(LUO, "Eq. 54")),
+        ),
     )
     return Derivation(
         name="luo-telescoping",
@@ -192,6 +221,13 @@ def build_term_by_term(value=None) -> Derivation:
              - gaussian_logpdf(x1, a1 * x0, c1))
     start = GaussE(GaussE(ratio, x2, a2 * x1, c2), x1, a1 * x0, c1)
     value = sp.log(c1 / (a2**2 * c1 + c2)) / 2 if value is None else value
+    split = (sp.log(c1 / (a2**2 * c1 + c2)) / 2
+             + GaussE(GaussE((x1 - a1 * x0) ** 2 / (2 * c1)
+                             - (x2 - a1 * a2 * x0) ** 2 / (2 * (a2**2 * c1 + c2)),
+                             x2, a2 * x1, c2), x1, a1 * x0, c1))
+    split_rule = ("the 2π terms cancel; the normalisers give ½ log(b_1/(a_2² b_1 + b_2)), "
+                  "the exponents remain under the expectation")
+    split_cite = cite("standard", "log of a Gaussian density")
     rule = ("a linear-Gaussian chain with T = 2: x_1 | x_0 ~ N(a_1 x_0, b_1), x_2 | x_1 ~ "
             "N(a_2 x_1, b_2), so q(x_2|x_0) = N(a_1 a_2 x_0, a_2² b_1 + b_2) (DDPM: a = √α, "
             "b = β); the log of q(x_2|x_0)/q(x_1|x_0) averaged over q(x_{1:2}|x_0)")
@@ -208,11 +244,13 @@ def build_term_by_term(value=None) -> Derivation:
         parts=(
             Part(title="Claim: each ratio cancels", lhs=r"\mathbb{E}_q\log\frac{q(x_2|x_0)}"
                  r"{q(x_1|x_0)}", start=start, start_rule=rule, cite=cite(LUO, "Eq. 53"),
-                 steps=(Step(sp.Integer(0), "claimed: the factor is 1, so its log is 0",
+                 steps=(Step(split, split_rule, split_cite),
+                        Step(sp.Integer(0), "claimed: the factor is 1, so its log is 0",
                              cite(VAE, "ELBO objective function"), claimed_false=True),)),
             Part(title="What the ratio contributes", lhs=r"\mathbb{E}_q\log\frac{q(x_2|x_0)}"
                  r"{q(x_1|x_0)}", start=start, start_rule=rule, cite=cite(LUO, "Eq. 53"),
-                 steps=(Step(value, "Gaussian moments: the two quadratic terms average to ½ "
+                 steps=(Step(split, split_rule, split_cite),
+                        Step(value, "Gaussian moments: the two quadratic terms average to ½ "
                                     "each; the entropy difference remains",
                              cite("standard", "moments of a Gaussian")),)),
         ),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...domains import REAL, UNIT_OPEN, VARIANCE
+from ...domains import POSITIVE, REAL, TIMESTEP, UNIT_OPEN, VARIANCE
 from ..engine import Derivation, Part, Step
 from ..expectation import GaussE
 from ..notation import d, sym
@@ -36,8 +36,9 @@ v1 = sym("sigma2_1", VARIANCE, r"\sigma_1^2")
 
 
 def Phi(z: sp.Expr) -> sp.Expr:
-    """The standard normal CDF, Φ(z) = (1 + erf(z/√2))/2."""
-    return (1 + sp.erf(z / sp.sqrt(2))) / 2
+    """The standard normal CDF, Φ(z) = (1 + erf(z/√2))/2 (the argument expanded, as SymPy's
+    limits return it, so that both forms are one generator for the decision procedures)."""
+    return (1 + sp.erf(sp.expand(z / sp.sqrt(2)))) / 2
 
 
 def std_normal(v: sp.Expr) -> sp.Expr:
@@ -82,60 +83,20 @@ def build_prior(target=None) -> Derivation:
     )
 
 
-def build_decoder(bin_target=None) -> Derivation:
-    """``bin_target`` replaces the interior-bin formula (planted slips in tests)."""
-    z_hi, z_lo = (hi - mu) / s1, (lo - mu) / s1
-    cand = Phi(z_hi) - Phi(z_lo) if bin_target is None else bin_target
-    pdf = std_normal((xv - mu) / s1) / s1
-    ftc = ("so by the fundamental theorem of calculus the candidate equals "
-           "∫_{δ−}^{δ+} N(x; μ_θ, σ_1²) dx")
+def build_decoder(bin_target=None, highest_bin=None) -> Derivation:
+    """``bin_target`` replaces the interior-bin formula, ``highest_bin`` the highest bin's
+    probability in the partition (planted slips in tests)."""
+    cand = Phi((hi - mu) / s1) - Phi((lo - mu) / s1) if bin_target is None else bin_target
     parts = (
-        Part(
-            title="An interior bin: the derivative in δ+ is the density",
-            lhs=r"\partial_{\delta_+}\big[\Phi(\tfrac{\delta_+-\mu_\theta}{\sigma_1}) - "
-                r"\Phi(\tfrac{\delta_--\mu_\theta}{\sigma_1})\big]",
-            start=sp.diff(cand, hi),
-            start_rule=("the candidate Φ((δ+ − μ_θ)/σ_1) − Φ((δ− − μ_θ)/σ_1) for the decoder's "
-                        "probability of the bin [δ−, δ+], differentiated in δ+"),
-            cite=cite(HO, "Eq. 13"),
-            steps=(Step(pdf.xreplace({xv: hi}), "Φ′ = φ: the Gaussian density at δ+",
-                        cite("standard", "Φ′(z) = φ(z)")),),
-        ),
-        Part(
-            title="An interior bin: the derivative in δ− is minus the density",
-            lhs=r"\partial_{\delta_-}P(\text{bin})",
-            start=sp.diff(cand, lo),
-            start_rule="the same candidate, differentiated in δ−",
-            cite=cite(HO, "Eq. 13"),
-            steps=(Step(-pdf.xreplace({xv: lo}), "minus the density at δ−"),),
-        ),
-        Part(
-            title="An interior bin: an empty bin has probability 0",
-            lhs=r"P(\text{bin})\big|_{\delta_+ = \delta_-}",
-            start=cand.xreplace({hi: lo}),
-            start_rule="the candidate at δ+ = δ−",
-            cite=cite(HO, "Eq. 13"),
-            steps=(Step(sp.Integer(0), "the two CDF terms coincide; " + ftc),),
-        ),
-        Part(
-            title="The lowest bin, x_0 = −1",
-            lhs=r"P(x \le \delta_+)",
-            start=(Phi(z_hi) - Phi(z_lo)).xreplace({lo: -sp.oo}),
-            start_rule="the interior formula with δ− = −∞ (x_0 = −1): erf(−∞) = −1",
-            cite=cite(HO, "Eq. 13"),
-            steps=(Step(Phi(z_hi), "Φ(−∞) = 0: the CDF at the upper edge"),),
-        ),
-        Part(
-            title="The highest bin, x_0 = 1",
-            lhs=r"P(x \ge \delta_-)",
-            start=(Phi(z_hi) - Phi(z_lo)).xreplace({hi: sp.oo}),
-            start_rule="the interior formula with δ+ = +∞ (x_0 = 1): erf(+∞) = 1",
-            cite=cite(HO, "Eq. 13"),
-            steps=(Step(1 - Phi(z_lo), "Φ(+∞) = 1: one minus the CDF at the lower edge"),),
-        ),
-        _total_part(),
+        _empty_bin_part(cand),
+        _edge_derivative_part(cand, hi, 1),
+        _edge_derivative_part(cand, lo, -1),
+        _open_edge_part(lowest=True),
+        _open_edge_part(lowest=False),
+        _total_part(highest_bin),
         _continuous_part(),
     )
+    z_hi, z_lo = (hi - mu) / s1, (lo - mu) / s1
     return Derivation(
         name="decoder-term",
         title="The decoder term L_0: discretised and continuous Gaussian decoders",
@@ -153,24 +114,114 @@ def build_decoder(bin_target=None) -> Derivation:
                  "distribution over the 256 pixel values."),
         parts=parts,
         definitions={},
+        induction_bases={n_edges: 1},
         exports={"bin_probability": Phi(z_hi) - Phi(z_lo),
                  "lowest_bin_probability": Phi(z_hi),
                  "highest_bin_probability": 1 - Phi(z_lo)},
     )
 
 
-def _total_part() -> Part:
-    """Four bins with edges e_1 < e_2 < e_3: the probabilities add up to one."""
-    es = [sym(f"edge_{k}", REAL, rf"e_{k}") for k in (1, 2, 3)]
-    zs = [(e - mu) / s1 for e in es]
-    pieces = [Phi(zs[0])] + [Phi(zs[k + 1]) - Phi(zs[k]) for k in range(2)] + [1 - Phi(zs[2])]
+w = sym("w_dec", POSITIVE, "w")
+n_edges = sym("n_edges", TIMESTEP, "n")
+k = sp.Symbol("k", integer=True, positive=True)
+EDGE = sp.IndexedBase(sym("edge", REAL, "e"))
+
+
+def _empty_bin_part(cand: sp.Expr) -> Part:
     return Part(
-        title="The bins partition the line (four bins)",
-        lhs=r"\sum_{\text{bins}} P(\text{bin})",
-        start=sp.Add(*pieces),
-        start_rule="the lowest bin, two interior bins and the highest bin, sharing edges",
+        title="An interior bin: an empty bin has probability 0",
+        lhs=r"P(\text{bin})\big|_{\delta_+ = \delta_-}",
+        start=cand.xreplace({hi: lo}),
+        start_rule="the candidate at δ+ = δ−",
         cite=cite(HO, "Eq. 13"),
-        steps=(Step(sp.Integer(1), "the CDF differences telescope: Φ(+∞) − Φ(−∞) = 1"),),
+        steps=(Step(sp.Integer(0), "the two CDF terms coincide; with the two derivatives "
+                    "below, the fundamental theorem of calculus makes the candidate equal "
+                    "∫_{δ−}^{δ+} N(x; μ_θ, σ_1²) dx", cite("standard", "fundamental theorem "
+                                                         "of calculus")),),
+    )
+
+
+def _expanded_exponents(e: sp.Expr) -> sp.Expr:
+    """exp(u) with u expanded: the derivative of erf leaves its exponent unexpanded, which
+    the decision procedures would take for another generator than the density's."""
+    return e.replace(lambda a: isinstance(a, sp.exp), lambda a: sp.exp(sp.expand(a.args[0])))
+
+
+def _edge_derivative_part(cand: sp.Expr, edge: sp.Symbol, sign: int) -> Part:
+    """∂P/∂δ± = ±N(δ±; μ_θ, σ_1²): the candidate's derivatives are the density."""
+    zz = (edge - mu) / s1
+    ex = _expanded_exponents
+    name = "δ+" if sign > 0 else "δ−"
+    return Part(
+        title=f"An interior bin: the derivative in {name} is {'' if sign > 0 else 'minus '}"
+              "the density",
+        lhs=rf"\partial_{{\delta_{'+' if sign > 0 else '-'}}}P(\text{{bin}})",
+        start=ex(sp.diff(cand, edge)),
+        start_rule=(f"the candidate Φ((δ+ − μ_θ)/σ_1) − Φ((δ− − μ_θ)/σ_1) for the bin "
+                    f"[δ−, δ+], differentiated in {name}"),
+        cite=cite(HO, "Eq. 13"),
+        steps=(
+            Step(ex(sign * sp.Rational(1, 2) * 2 / sp.sqrt(sp.pi)
+                    * sp.exp(-(zz / sp.sqrt(2)) ** 2) / (sp.sqrt(2) * s1)),
+                 "d/dz erf(z) = 2e^{−z²}/√π, chain rule through z = (δ − μ_θ)/(√2σ_1)",
+                 cite("standard", "derivative of erf")),
+            Step(ex(sign * std_normal(zz) / s1), f"= {'' if sign > 0 else '−'}φ(z)/σ_1, the "
+                 f"density N({name}; μ_θ, σ_1²)", cite("standard", "Φ′(z) = φ(z)")),
+        ),
+    )
+
+
+def _open_edge_part(lowest: bool) -> Part:
+    z_hi, z_lo = (hi - mu) / s1, (lo - mu) / s1
+    far = (-1 / w - mu) / s1 if lowest else (1 / w - mu) / s1
+    if lowest:
+        start = sp.Limit(Phi(z_hi) - Phi(far), w, 0, "+")
+        mid = Phi(z_hi) - (1 + sp.Limit(sp.erf(far / sp.sqrt(2)), w, 0, "+")) / 2
+        end, what = Phi(z_hi), "the CDF at the upper edge"
+    else:
+        start = sp.Limit(Phi(far) - Phi(z_lo), w, 0, "+")
+        mid = (1 + sp.Limit(sp.erf(far / sp.sqrt(2)), w, 0, "+")) / 2 - Phi(z_lo)
+        end, what = 1 - Phi(z_lo), "one minus the CDF at the lower edge"
+    return Part(
+        title="The lowest bin, x_0 = −1" if lowest else "The highest bin, x_0 = 1",
+        lhs=r"P(x \le \delta_+)" if lowest else r"P(x \ge \delta_-)",
+        start=start,
+        start_rule=("the interior formula with the open edge δ" + ("− = −1/w" if lowest
+                    else "+ = 1/w") + ", w → 0+: the edge bin extends to " + (
+                    "−∞" if lowest else "+∞")),
+        cite=cite(HO, "Eq. 13"),
+        steps=(
+            Step(mid, "the other edge does not depend on w", cite("standard", "limit of a sum")),
+            Step(end, ("erf(−∞) = −1: " if lowest else "erf(+∞) = 1: ") + what,
+                 cite(HO, "Eq. 13")),
+        ),
+    )
+
+
+def _total_part(highest_bin: sp.Expr | None = None) -> Part:
+    """n interior edges e_1, ..., e_n make n + 1 bins (n = 255 for 8-bit data)."""
+    def P(e: sp.Expr) -> sp.Expr:
+        return Phi((e - mu) / s1)
+
+    highest = 1 - P(EDGE[n_edges]) if highest_bin is None else highest_bin
+    interior = sp.Sum(P(EDGE[k]) - P(EDGE[k - 1]), (k, 2, n_edges))
+    return Part(
+        title="The bins partition the line, for any number of bins",
+        lhs=r"\sum_{\text{bins}} P(\text{bin})",
+        start=P(EDGE[1]) + interior + highest,
+        start_rule=("edges e_1, …, e_n: the lowest bin (−∞, e_1], the interior bins "
+                    "[e_{k−1}, e_k] and the highest bin [e_n, +∞), sharing edges"),
+        cite=cite(HO, "Eq. 13"),
+        steps=(
+            Step(P(EDGE[1]) + sp.Sum(P(EDGE[k]), (k, 2, n_edges))
+                 - sp.Sum(P(EDGE[k - 1]), (k, 2, n_edges)) + 1 - P(EDGE[n_edges]),
+                 "split the interior sum", cite("standard", "linearity of sums")),
+            Step(P(EDGE[1]) + (P(EDGE[n_edges]) - P(EDGE[1])) + 1 - P(EDGE[n_edges]),
+                 "the two sums share all but their end terms: Σ_{k=2}^{n} Φ_k − Φ_{k−1} = "
+                 "Φ_n − Φ_1", cite("standard", "telescoping sum")),
+            Step(sp.Integer(1), "Φ(+∞) − Φ(−∞) = 1: a proper distribution over the n + 1 "
+                 "values", cite(HO, "Eq. 13")),
+        ),
     )
 
 
@@ -181,9 +232,14 @@ def _continuous_part() -> Part:
         start=-sp.Sum(gaussian_logpdf(X0[i], MU[i], v1), (i, 1, d)),
         start_rule="an isotropic Gaussian density is a product over coordinates",
         cite=cite(HO, "§3.3"),
-        steps=(Step(sp.Sum((X0[i] - MU[i]) ** 2, (i, 1, d)) / (2 * v1)
-                    + d * sp.log(2 * sp.pi * v1) / 2,
-                    "collect: ‖x_0 − μ_θ‖²/(2σ_1²) + (d/2) log(2πσ_1²)"),),
+        steps=(
+            Step(sp.Sum(sp.log(2 * sp.pi * v1) / 2 + (X0[i] - MU[i]) ** 2 / (2 * v1), (i, 1, d)),
+                 "−log N(x; μ, σ²) = ½ log(2πσ²) + (x − μ)²/(2σ²) per coordinate",
+                 cite("standard", "Gaussian density")),
+            Step(sp.Sum((X0[i] - MU[i]) ** 2, (i, 1, d)) / (2 * v1)
+                 + d * sp.log(2 * sp.pi * v1) / 2,
+                 "collect: ‖x_0 − μ_θ‖²/(2σ_1²) + (d/2) log(2πσ_1²)", cite(HO, "§3.3")),
+        ),
     )
 
 

@@ -18,6 +18,9 @@ from ..registry import register
 from ._common import HO, HW, cite, gaussian_log_cf
 
 NAME = "forward-marginal"
+#: the lemma part of forward-marginal, registered on its own (applied by
+#: forward-marginal-induction; verifying it does not re-verify the whole marginal)
+LEMMA_NAME = "linear-gaussian-step"
 
 # lemma symbols
 a = sym("a_lin", REAL, "a")
@@ -50,7 +53,8 @@ def lemma_part() -> Part:
         cite=cite("standard", "characteristic function of a Gaussian"),
         steps=(
             Step(sp.I * a * m * s - (a**2 * v + b**2) * s**2 / 2,
-                 "collect the terms in s and s²"),
+                 "collect the terms in s and s²", cite("standard", "characteristic function "
+                                                       "of a Gaussian")),
             Step(gaussian_log_cf(a * m, a**2 * v + b**2, s),
                  "this is the log characteristic function of N(a m, a² v + b²); a "
                  "characteristic function determines the law (Lévy's uniqueness theorem)",
@@ -67,13 +71,17 @@ def induction_parts(target_mean=None, target_var=None) -> tuple[Part, Part]:
     base = Part(
         title="Induction, base case t = 1",
         lhs=r"(\text{mean coefficient of } x_0,\ \text{variance}) \text{ of } q(x_1|x_0)",
-        start=sp.Tuple(sp.sqrt(alpha_i[1]), 1 - alpha_i[1]),
+        start=sp.Tuple(sp.sqrt(alpha_i[1]) * sp.sqrt(alpha_bar_product(0)),
+                       alpha_i[1] * (1 - alpha_bar_product(0)) + 1 - alpha_i[1]),
         start_rule=(
-            "q(x_1|x_0) = N(√α_1 x_0, β_1) with β_1 = 1 − α_1: the lemma with x = x_0 fixed "
-            "(m = x_0, v = 0), a = √α_1, b = √β_1"
+            "q(x_1|x_0): the step formulas (a √ᾱ_0, a²(1 − ᾱ_0) + b²) with a = √α_1, "
+            "b² = β_1 = 1 − α_1, where x_0 is fixed: ᾱ_0 = ∏_{k=1}^{0} α_k"
         ),
         cite=cite(HO, "Eq. 2"),
         steps=(
+            Step(sp.Tuple(sp.sqrt(alpha_i[1]), 1 - alpha_i[1]),
+                 "the empty product ᾱ_0 is 1, so a fixed x_0 contributes no variance: "
+                 "q(x_1|x_0) = N(√α_1 x_0, β_1)", cite(HO, "Eq. 2")),
             Step(sp.Tuple(sp.sqrt(alpha_bar_product(1)), 1 - alpha_bar_product(1)),
                  "ᾱ_1 = ∏_{k=1}^{1} α_k = α_1", cite(HO, "§2")),
         ),
@@ -93,12 +101,18 @@ def induction_parts(target_mean=None, target_var=None) -> tuple[Part, Part]:
         cite=cite(HO, "Eq. 2"),
         steps=(
             Step(sp.Tuple(sp.sqrt(alpha_i[t] * ab_prev), 1 - alpha_i[t] * ab_prev),
-                 "multiply out: α_t(1 − ᾱ_{t−1}) + 1 − α_t = 1 − α_t ᾱ_{t−1}"),
+                 "multiply out: α_t(1 − ᾱ_{t−1}) + 1 − α_t = 1 − α_t ᾱ_{t−1}",
+                 cite("standard", "algebra")),
             Step(sp.Tuple(mean_t, var_t),
                  "α_t ᾱ_{t−1} = ∏_{k=1}^{t} α_k = ᾱ_t", cite(HO, "Eq. 4")),
         ),
     )
     return base, step
+
+
+def _added_variances(alphas: list[sp.Symbol]) -> sp.Expr:
+    """Σ_j (1 − α_j) ∏_{k>j} α_k, each term left as it arises."""
+    return sp.Add(*[(1 - al) * sp.Mul(*alphas[j + 1:]) for j, al in enumerate(alphas)])
 
 
 def unrolled_part(T: int = 3) -> Part:
@@ -126,15 +140,20 @@ def unrolled_part(T: int = 3) -> Part:
         ),
         cite=cite(HW, "eq. 2, question 1.2"),
         steps=(
+            Step(sp.Tuple(sp.sqrt(ab) * x0, _added_variances(alphas)),
+                 "Gaussian moments E[ε] = 0, E[ε²] = 1, independence: the cross terms vanish "
+                 "and the noise of step j enters scaled by the later steps, "
+                 "(1 − α_j) α_{j+1}⋯α_T", cite("standard", "moments of a Gaussian")),
             Step(sp.Tuple(sp.sqrt(ab) * x0, 1 - ab),
-                 "Gaussian moments E[ε] = 0, E[ε²] = 1, independence; the cross terms vanish "
-                 f"and the variances telescope to 1 − α_1⋯α_{T}", cite(HO, "Eq. 4")),
+                 f"the variances telescope to 1 − α_1⋯α_{T}", cite(HO, "Eq. 4")),
         ),
     )
 
 
 def edge_parts() -> tuple[Part, Part]:
-    """β ≡ 0 keeps x_t = x_0; β ≡ 1 makes x_t independent of x_0 (homework 1.1)."""
+    """β ≡ 0 keeps x_t = x_0; β ≡ 1 makes x_t independent of x_0 (homework 1.1).  The
+    catalogue decides the homework's question 1.1 by these two parts (their titles and
+    their start and end are its formulas)."""
     general = sp.Tuple(sp.sqrt(alpha_bar_product(t)) * x0, 1 - alpha_bar_product(t))
     zero_noise = general.xreplace({alpha_i[k]: 1})
     full_noise = general.xreplace({alpha_i[k]: 0})
@@ -145,7 +164,8 @@ def edge_parts() -> tuple[Part, Part]:
             start=zero_noise,
             start_rule="the marginal with α_k = 1 − β_k = 1 for every k",
             cite=cite(HW, "question 1.1"),
-            steps=(Step(sp.Tuple(x0, 0), "∏ 1 = 1: x_t = x_0 with no noise"),),
+            steps=(Step(sp.Tuple(x0, 0), "∏ 1 = 1 (induction on t): x_t = x_0 with no noise",
+                        cite(HW, "question 1.1")),),
         ),
         Part(
             title="Edge case: every β_t = 1",
@@ -154,7 +174,8 @@ def edge_parts() -> tuple[Part, Part]:
             start_rule="the marginal with α_k = 1 − β_k = 0 for every k (t ≥ 1)",
             cite=cite(HW, "question 1.1"),
             steps=(Step(sp.Tuple(0, 1),
-                        "∏ 0 = 0 for t ≥ 1: x_t ~ N(0, 1), independent of x_0"),),
+                        "∏ 0 = 0 for t ≥ 1 (induction on t): x_t ~ N(0, 1), independent of x_0",
+                        cite(HW, "question 1.1")),),
         ),
     )
 
@@ -188,4 +209,26 @@ def build(target_mean=None, target_var=None, unrolled_T: int = 3) -> Derivation:
     )
 
 
+def build_lemma(var_target=None) -> Derivation:
+    """The lemma alone, registered so that a derivation can apply it cheaply."""
+    part = lemma_part()
+    if var_target is not None:  # planted slips in tests: a wrong variance of y
+        last = part.steps[-1]
+        part = Part(part.title, part.start, part.start_rule,
+                    (part.steps[0], Step(gaussian_log_cf(a * m, var_target, s), last.rule,
+                                         last.cite)), part.cite, part.lhs)
+    return Derivation(
+        name=LEMMA_NAME,
+        title="A linear step of a Gaussian is Gaussian",
+        statement=(r"x \sim \mathcal{N}(m, v),\ \epsilon \sim \mathcal{N}(0, 1),\ x \perp "
+                   r"\epsilon \implies a x + b \epsilon \sim \mathcal{N}(a m,\ a^2 v + b^2)"),
+        premises=(r"x \perp \epsilon", r"v > 0,\ b > 0"),
+        cites=(cite("standard", "characteristic function of a Gaussian"),),
+        summary="The step of every induction on the forward chain.",
+        parts=(part,),
+        definitions={},
+    )
+
+
 register(NAME)(build)
+register(LEMMA_NAME)(build_lemma)

@@ -25,7 +25,7 @@ CT = "Cover & Thomas 2006"
 
 
 def build() -> Derivation:
-    g = u - 1 - sp.log(u)
+    tangent = sp.log(sp.Integer(1), evaluate=False) + (u - 1)
     return Derivation(
         name=LOG_INEQUALITY,
         title="log u ≤ u − 1",
@@ -42,19 +42,24 @@ def build() -> Derivation:
                 start_rule="log is concave on (0, ∞): (log u)'' = −1/u² < 0",
                 cite=cite("standard", "tangent line of a concave function"),
                 steps=(
-                    Step(u - 1, "the tangent line at u = 1: log 1 + (u − 1)·1",
+                    Step(tangent, "the tangent line at $u = 1$: $log 1 + (log)'(1)·(u − 1)$, with "
+                                  "$(log)'(1) = 1/1 = 1$; the gap is ≥ 0 because $(log)'' < 0$",
                          cite("standard", "tangent line of a concave function"),
-                         relation=Relation.LE, gap=g,
+                         relation=Relation.LE, gap=tangent - sp.log(u),
                          certificate=TangentLine(sp.Lambda(_s, sp.log(_s)), sp.Integer(1), u)),
+                    Step(u - 1, "log 1 = 0", cite("standard", "log 1 = 0")),
                 ),
             ),
             Part(
                 title="Equality at u = 1",
                 lhs=r"\left.(u - 1 - \log u)\right|_{u=1}",
-                start=g.xreplace({u: 1}),
-                start_rule="g at u = 1",
+                start=sp.Add(sp.Integer(1), sp.Integer(-1),
+                             -sp.log(sp.Integer(1), evaluate=False), evaluate=False),
+                start_rule=("g at u = 1; equality holds only there because log is strictly "
+                            "concave ((log u)'' = −1/u² < 0 on the whole domain)"),
                 cite=cite(CT, "Thm. 2.6.3"),
-                steps=(Step(sp.Integer(0), "log 1 = 0", cite("standard", "log 1 = 0")),),
+                steps=(Step(sp.Integer(0), "1 − 1 = 0 and log 1 = 0",
+                            cite("standard", "log 1 = 0")),),
             ),
         ),
         definitions={},

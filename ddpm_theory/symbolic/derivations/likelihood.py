@@ -40,17 +40,22 @@ v0 = sym("v0", VARIANCE, r"v_0")
 def jacobi_part() -> Part:
     J = sp.Matrix([[j11, j12], [j21, j22]])
     det = (sp.eye(2) + h * J).det()
+    tr, dt = j11 + j22, j11 * j22 - j12 * j21
     return Part(
         title="One Euler step changes the log-density at the rate −tr J",
-        lhs=r"\frac{d}{dh}\Big|_{h=0}\left(-\log\det(I + hJ)\right)",
-        start=-sp.diff(sp.log(det), h).subs(h, 0),
+        lhs=r"\lim_{h\to0}\left(-\frac{d}{dh}\log\det(I + hJ)\right)",
+        start=sp.Limit(-sp.diff(sp.log(det), h), h, 0),
         start_rule=("x ↦ x + h f(x) has Jacobian I + hJ, J = ∂f/∂x; the change of variables "
                     "log p_{s+h}(x + hf) = log p_s(x) − log|det(I + hJ)| (det > 0 near h = 0), "
-                    "differentiated at h = 0 (2 × 2 shown; the expansion is the same for any D)"),
+                    "differentiated in h (2 × 2 shown; the expansion is the same for any D)"),
         cite=cite(CHEN, "Theorem 1"),
-        steps=(Step(-(j11 + j22), "det(I + hJ) = 1 + h tr J + O(h²), so the derivative of its "
-                                  "log at h = 0 is tr J: the rate is −tr J = −∇·f",
-                    cite(CHEN, "Appendix A")),),
+        steps=(
+            Step(sp.Limit(-(tr + 2 * h * dt) / (1 + h * tr + h**2 * dt), h, 0),
+                 "det(I + hJ) = 1 + h tr J + h² det J, so d/dh log det = (tr J + 2h det J)/det",
+                 cite("standard", "determinant of a 2 × 2 matrix")),
+            Step(-tr, "at h = 0 the determinant is 1: the rate is −tr J = −∇·f",
+                 cite(CHEN, "Appendix A")),
+        ),
     )
 
 
@@ -68,7 +73,13 @@ def drift_divergence_part(target: sp.Expr | None = None) -> Part:
         start_rule=("the probability-flow drift of the VP SDE, with the score −ε̂/σ; D = 2 and "
                     "a polynomial ε̂ with symbolic coefficients stand in for a network"),
         cite=cite(SONG, "Eq. 13"),
-        steps=(Step(target, "linearity of ∂/∂x_i; ∇·x = D: ∇·f = −½β(D − ∇·ε̂/σ)"),),
+        steps=(
+            Step(-beta / 2 * (1 + 1) + beta / (2 * sigma) * (sp.diff(eps1, x1)
+                                                            + sp.diff(eps2, x2)),
+                 "linearity of ∂/∂x_i: ∂x_i/∂x_i = 1 for each of the D = 2 coordinates",
+                 cite("standard", "linearity of the derivative")),
+            Step(target, "∇·x = D: ∇·f = −½β(D − ∇·ε̂/σ)", cite(SONG, "App. D.2")),
+        ),
     )
 
 
@@ -122,6 +133,11 @@ ab_prev = sym("abar_prev", ALPHA_BAR, r"\bar\alpha_{\tau_{i-1}}")
 ab_i = sym("abar_i", ALPHA_BAR, r"\bar\alpha_{\tau_i}")
 abs3 = tuple(sym(f"abar_tau{k}", ALPHA_BAR, rf"\bar\alpha_{{\tau_{k}}}") for k in (1, 2, 3))
 al1, al2 = sym("alpha_p", ALPHA, r"\alpha_{p}"), sym("alpha_q", ALPHA, r"\alpha_{q}")
+al3 = sym("alpha_r", ALPHA, r"\alpha_{r}")
+#: β'_1, β'_2, β'_3 and β'_i as symbols, defined from the kept ᾱ's by the derivation, so
+#: that the products stay visible (SymPy would cancel them on sight)
+BP3 = tuple(sym(f"beta_resp_{k}", UNIT_OPEN, rf"\beta'_{k}") for k in (1, 2, 3))
+BPI = sym("beta_resp_i", UNIT_OPEN, r"\beta'_i")
 
 
 def beta_prime(ab_now: sp.Expr, ab_before: sp.Expr) -> sp.Expr:
@@ -129,43 +145,57 @@ def beta_prime(ab_now: sp.Expr, ab_before: sp.Expr) -> sp.Expr:
     return 1 - ab_now / ab_before
 
 
-def telescoping_part(bp=beta_prime) -> Part:
+def telescoping_part() -> Part:
     a1, a2, a3 = abs3
     return Part(
         title="Three kept steps: the sub-chain's ᾱ' telescopes to ᾱ_{τ_3}",
         lhs=r"\prod_{j=1}^{3}(1 - \beta'_j)",
-        start=(1 - bp(a1, 1)) * (1 - bp(a2, a1)) * (1 - bp(a3, a2)),
+        start=sp.Mul(*[1 - b for b in BP3]),
         start_rule="ᾱ'_3 = ∏_{j≤3}(1 − β'_j) (Ho et al. 2020, Eq. 4 for the sub-chain), "
                    "with ᾱ_{τ_0} = 1",
         cite=cite(ND, "Sec. 4"),
-        steps=(Step(a3, "each factor is ᾱ_{τ_j}/ᾱ_{τ_{j−1}}; the product telescopes"),),
+        steps=(
+            Step(sp.Mul(a1, a2 / a1, a3 / a2, evaluate=False),
+                 "each factor is 1 − β'_j = ᾱ_{τ_j}/ᾱ_{τ_{j−1}}", cite(ND, "Sec. 4")),
+            Step(a3, "the product telescopes", cite("standard", "telescoping product")),
+        ),
     )
 
 
-def induction_part(bp=beta_prime) -> Part:
+def induction_part() -> Part:
     return Part(
         title="Any number of kept steps: the induction step",
         lhs=r"\bar\alpha'_{i-1}(1 - \beta'_i)",
-        start=ab_prev * (1 - bp(ab_i, ab_prev)),
+        start=ab_prev * (1 - BPI),
         start_rule=("ᾱ'_i = ᾱ'_{i−1}(1 − β'_i), with the hypothesis ᾱ'_{i−1} = ᾱ_{τ_{i−1}} "
                     "(base: ᾱ'_0 = ᾱ_{τ_0} = 1)"),
         cite=cite(ND, "Sec. 4"),
-        steps=(Step(ab_i, "cancel ᾱ_{τ_{i−1}}: ᾱ'_i = ᾱ_{τ_i}, so q(x_{τ_i}|x_0) is unchanged"),),
+        steps=(
+            Step(ab_prev - ab_prev * BPI, "expand", cite("standard", "algebra")),
+            Step(ab_i, "ᾱ_{τ_{i−1}}β'_i = ᾱ_{τ_{i−1}} − ᾱ_{τ_i}: ᾱ'_i = ᾱ_{τ_i}, so "
+                       "q(x_{τ_i}|x_0) is unchanged", cite(HO, "Eq. 4")),
+        ),
     )
 
 
 def composition_part(target: sp.Expr | None = None) -> Part:
-    target = 1 - al1 * al2 if target is None else target
+    target = 1 - al1 * al2 * al3 if target is None else target
     return Part(
         title="Skipped parent steps compose into one step of variance β'_i",
         lhs=r"\mathrm{Var}(x_{\tau_i}\mid x_{\tau_{i-1}})",
-        start=al2 * (1 - al1) + (1 - al2),
-        start_rule=("two parent steps x' = √α_p x + √(1 − α_p) ε₁, x'' = √α_q x' + "
-                    "√(1 − α_q) ε₂ with independent noises (Ho et al. 2020, Eq. 2): the "
-                    "variances add, the first scaled by α_q"),
+        start=al3 * (al2 * (1 - al1) + (1 - al2)) + (1 - al3),
+        start_rule=("three parent steps x ↦ √α x + √(1 − α) ε with α = α_p, α_q, α_r and "
+                    "independent noises (Ho et al. 2020, Eq. 2): each step scales the "
+                    "variance so far by α and adds 1 − α"),
         cite=cite(HO, "Eq. 2"),
-        steps=(Step(target, "expand: 1 − α_pα_q = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} = β'_i when the "
-                            "skipped steps are p and q (ᾱ_{τ_i} = ᾱ_{τ_{i−1}}α_pα_q)"),),
+        steps=(
+            Step(al3 * (1 - al1 * al2) + (1 - al3),
+                 "the first two steps: α_q(1 − α_p) + 1 − α_q = 1 − α_pα_q",
+                 cite("standard", "variance of independent sums")),
+            Step(target, "and the third: 1 − α_pα_qα_r = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} = β'_i "
+                         "when the skipped steps are p, q, r (ᾱ_{τ_i} = ᾱ_{τ_{i−1}}α_pα_qα_r)",
+                 cite(ND, "Sec. 4")),
+        ),
     )
 
 
@@ -181,8 +211,9 @@ def build_respaced(bp=beta_prime, composition_target: sp.Expr | None = None) -> 
         cites=(cite(ND, "Sec. 4"), cite(HO, "Eq. 4")),
         summary=("The K-step sub-chain has the same q(x_{τ_i}|x_0) as the T-step chain, so "
                  "its bound bounds the same likelihood and a T-step model serves it at τ_i."),
-        parts=(telescoping_part(bp), induction_part(bp), composition_part(composition_target)),
-        definitions={},
+        parts=(telescoping_part(), induction_part(), composition_part(composition_target)),
+        definitions={BP3[0]: bp(abs3[0], 1), BP3[1]: bp(abs3[1], abs3[0]),
+                     BP3[2]: bp(abs3[2], abs3[1]), BPI: bp(ab_i, ab_prev)},
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ...domains import REAL
+from ..certificates import LogGap
 from ..engine import Derivation, Part, Relation, Step
 from ..expectation import GaussE
 from ..notation import alpha_bar, alpha_bar_prev, beta, beta_tilde, d, sigma2, sym
@@ -52,7 +53,8 @@ def matching_part(c_target=None) -> Part:
         cite=cite(HO, "Eq. 8"),
         steps=(
             Step(sp.Sum(kl_univariate(MT[i], beta_tilde, MP[i], sigma2), (i, 1, d)),
-                 "each coordinate by Gaussian moments (gaussian-kl, part 1)"),
+                 "each coordinate by Gaussian moments (gaussian-kl, part 1)",
+                 cite("standard", "moments of a Gaussian")),
             Step(sq / (2 * sigma2) + C_T,
                  "split off the mean terms: ‖μ̃_t − μ_θ‖²/(2σ_t²); the rest is the KL at "
                  "μ_θ = μ̃_t, d times", cite(HW, "eq. 11")),
@@ -72,28 +74,50 @@ def remainder_parts(c_target=None) -> tuple[Part, ...]:
             lhs="C_t",
             start=c,
             start_rule="the remainder of the previous part",
-            steps=(Step(sp.Integer(0),
-                        "C_t = (d/2) g(β̃_t/σ_t²) with g(r) = r − 1 − log r ≥ 0 (gaussian-kl)",
-                        cite("Cover & Thomas 2006", "Thm. 2.6.3"),
-                        relation=Relation.GE, gap=d / 2 * _g(r)),),
+            cite=cite(HO, "Eq. 8"),
+            steps=(
+                Step(d / 2 * (r - 1 - sp.log(r)),
+                     "log(σ_t²/β̃_t) = −log(β̃_t/σ_t²): C_t = (d/2)(r − 1 − log r), r = β̃_t/σ_t²",
+                     cite("standard", "log of a reciprocal")),
+                Step(d / 2 * LogGap(r), "this is (d/2) g(r) with g(r) = r − 1 − log r",
+                     cite("Cover & Thomas 2006", "Thm. 2.6.3")),
+                Step(sp.Integer(0),
+                     "g ≥ 0 on (0, ∞) (log-inequality) and d/2 > 0",
+                     cite("Cover & Thomas 2006", "Thm. 2.6.3"),
+                     relation=Relation.GE, gap=d / 2 * LogGap(r)),
+            ),
         ),
         Part(
             title="Its only stationary point is σ_t² = β̃_t",
             lhs=r"\partial C_t/\partial\sigma_t^2",
             start=sp.diff(c, sigma2),
             start_rule="differentiate C_t in σ_t²",
-            steps=(Step(d * (sigma2 - beta_tilde) / (2 * sigma2**2),
-                        "negative below β̃_t and positive above: C_t decreases, then "
-                        "increases, so σ_t² = β̃_t is its unique minimiser", cite(HO, "§3.2")),),
+            cite=cite(HO, "§3.2"),
+            steps=(
+                Step(d / 2 * (sp.Mul(1 / beta_tilde, 1 / (sigma2 / beta_tilde), evaluate=False)
+                              - beta_tilde / sigma2**2),
+                     "term by term: the chain rule ∂ log(σ_t²/β̃_t) = (1/β̃_t)/(σ_t²/β̃_t), and "
+                     "∂ (β̃_t/σ_t²) = −β̃_t/σ_t⁴",
+                     cite("standard", "derivative of a logarithm and of a reciprocal")),
+                Step(d * (sigma2 - beta_tilde) / (2 * sigma2**2),
+                     "over the common denominator: negative below β̃_t and positive above, so "
+                     "C_t decreases, then increases: σ_t² = β̃_t is its unique minimiser",
+                     cite(HO, "§3.2")),
+            ),
         ),
         Part(
             title="C_t vanishes at σ_t² = β̃_t",
             lhs=r"C_t\big|_{\sigma_t^2 = \tilde\beta_t}",
-            start=c.xreplace({sigma2: beta_tilde}),
+            start=d / 2 * LogGap(beta_tilde / beta_tilde),
             start_rule="σ_t² = β̃_t, the posterior variance (Ho et al. 2020, Eq. 7)",
-            steps=(Step(sp.Integer(0), "log 1 = 0 and β̃_t/β̃_t − 1 = 0: g(r) = 0 iff r = 1, "
-                                       "so C_t = 0 exactly when σ_t² = β̃_t",
-                        cite(HO, "§3.2")),),
+            cite=cite(HO, "Eq. 7"),
+            steps=(
+                Step(-d / 2 * sp.log(sp.Integer(1), evaluate=False),
+                     "C_t = (d/2) g(β̃_t/σ_t²) (the part C_t ≥ 0) at r = 1: g(1) = 1 − 1 − log 1",
+                     cite("Cover & Thomas 2006", "Thm. 2.6.3")),
+                Step(sp.Integer(0), "log 1 = 0: g(r) = 0 iff r = 1, so C_t = 0 exactly when "
+                                    "σ_t² = β̃_t", cite(HO, "§3.2")),
+            ),
         ),
         Part(
             title="The variance mismatch at σ_t² = β_t",
@@ -103,10 +127,10 @@ def remainder_parts(c_target=None) -> tuple[Part, ...]:
             cite=cite(HO, "§3.2"),
             steps=(
                 Step(d / 2 * _g((1 - alpha_bar_prev) / (1 - alpha_bar)),
-                     "β̃_t/β_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) =: r"),
+                     "β̃_t/β_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) =: r", cite(HO, "Eq. 7")),
                 Step(sp.Integer(0),
                      "r < 1 for t ≥ 2 (ᾱ_t < ᾱ_{t−1}), so g(r) > 0: the mismatch is strictly "
-                     "positive, a θ-free constant in L_{t−1}",
+                     "positive, a θ-free constant in L_{t−1}", cite(HO, "§3.2"),
                      relation=Relation.GE, gap=d / 2 * _g((1 - alpha_bar_prev) / (1 - alpha_bar))),
             ),
         ),

@@ -83,6 +83,7 @@ def gaussian_parts(marginal_kl=None) -> tuple[Part, Part]:
                  relation=Relation.GE, gap=kl_marg_target),
         ),
     )
+    entropy = sp.log(2 * sp.pi * sp.E * v_data) / 2
     link = Part(
         title="Worked instance: E[L] = H(q(x_0)) + joint KL",
         lhs=r"\mathbb{E}_{q(x_0)}[L]",
@@ -90,10 +91,15 @@ def gaussian_parts(marginal_kl=None) -> tuple[Part, Part]:
         start_rule="L = E_q[−log p_θ(x_{0:1}) + log q(x_1|x_0)], averaged over the data",
         cite=cite(HO, "Eq. 3"),
         steps=(
-            Step(sp.log(2 * sp.pi * sp.E * v_data) / 2 + kl_marg + GaussE(kl_cond, *data),
-                 "add and subtract log q(x_0): the data entropy ½ log(2πe v), which does not "
-                 "depend on θ, plus the joint KL (previous part)",
-                 cite(TJ, "§2")),
+            Step(joint - GaussE(gaussian_logpdf(x0, m_data, v_data), *data),
+                 "add and subtract log q(x_0): the first term is the joint KL's expectation "
+                 "(previous part's start)", cite(TJ, "§2")),
+            Step(joint + entropy,
+                 "−E log q(x_0) = H(q(x_0)) = ½ log(2πe v), which does not depend on θ",
+                 cite("Cover & Thomas 2006", "§8.4")),
+            Step(entropy + kl_marg + GaussE(kl_cond, *data),
+                 "the joint KL by the chain rule (previous part, first step)",
+                 cite(TJ, "Appendix, Derivation 1")),
         ),
     )
     return bound, link

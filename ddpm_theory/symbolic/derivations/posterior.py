@@ -66,7 +66,7 @@ def bayes_part() -> Part:
         steps=(
             Step(qA0, "Markov property: given x_{t−1}, x_t does not depend on x_0",
                  cite(HO, "Eq. 2")),
-            Step(qJ / qB, "chain rule: q(x_{t−1}, x_t|x_0) = q(x_t|x_{t−1}, x_0) q(x_{t−1}|x_0)",
+            Step(qJ / qB, "chain rule: $q(x_{t−1}, x_t|x_0) = q(x_t|x_{t−1}, x_0) q(x_{t−1}|x_0)$",
                  cite("standard", "product rule")),
             Step(qC * qD / qB,
                  "chain rule the other way: q(x_{t−1}, x_t|x_0) = q(x_{t−1}|x_t, x_0) q(x_t|x_0)",
@@ -93,13 +93,15 @@ def square_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
             Step(-A / 2 * xtm1**2 + B * xtm1,
                  "expand and keep the terms in x_{t−1}: the coefficient A of −x²/2 and B "
                  "of x are read off the expansion",
+                 cite("standard", "expanding a quadratic"),
                  relation=Relation.EQ_CONST, wrt=(xtm1,)),
             Step(-A / 2 * (xtm1 - B / A) ** 2,
-                 "complete the square: −A/2 x² + B x = −A/2 (x − B/A)² + B²/(2A)",
+                 "complete the square: $−A/2 x² + B x = −A/2 (x − B/A)² + B²/(2A)$",
+                 cite("standard", "completing the square"),
                  relation=Relation.EQ_CONST, wrt=(xtm1,)),
             Step(-((xtm1 - mu_target) ** 2) / (2 * var_target),
-                 "1/A = (1 − ᾱ_{t−1}) β_t / (1 − ᾱ_t) = β̃_t and B/A = μ̃_t, using "
-                 "α_t(1 − ᾱ_{t−1}) + β_t = 1 − ᾱ_t",
+                 "$1/A = (1 − ᾱ_{t−1}) β_t / (1 − ᾱ_t) = β̃_t$ and $B/A = μ̃_t$, using "
+                 "$α_t(1 − ᾱ_{t−1}) + β_t = 1 − ᾱ_t$",
                  cite(HO, "Eq. 7")),
             Step(gaussian_logpdf(xtm1, mu_target, var_target),
                  "a density whose log is −(x − μ̃)²/(2β̃) + const is N(μ̃, β̃): add the "
@@ -110,6 +112,8 @@ def square_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
 
 
 def density_identity_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
+    marg = (xt - sp.sqrt(alpha_bar) * x0) ** 2 / (2 * (1 - alpha_bar))
+    prev = (xtm1 - sp.sqrt(alpha_bar_prev) * x0) ** 2 / (2 * (1 - alpha_bar_prev))
     return Part(
         title="The derived posterior satisfies Bayes' rule exactly",
         lhs=r"\log q(x_t \mid x_{t-1})",
@@ -117,28 +121,45 @@ def density_identity_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
         start_rule="the forward transition (Ho et al. 2020, Eq. 2)",
         cite=cite(HO, "Eq. 2"),
         steps=(
+            Step(-sp.log(2 * sp.pi * beta) / 2 - (xtm1 - mu_target) ** 2 / (2 * var_target)
+                 - marg + prev,
+                 "the exponents: add and subtract the exponent of q(x_{t−1}|x_0); completing "
+                 "the square (part 2) leaves the x_{t−1}-free rest −(x_t − √ᾱ_t x_0)²/(2(1 − "
+                 "ᾱ_t)), the exponent of q(x_t|x_0)", cite(HO, "Eqs. 4, 7")),
             Step(gaussian_logpdf(xtm1, mu_target, var_target)
                  + gaussian_logpdf(xt, sp.sqrt(alpha_bar) * x0, 1 - alpha_bar)
                  - gaussian_logpdf(xtm1, sp.sqrt(alpha_bar_prev) * x0, 1 - alpha_bar_prev),
-                 "log of the homework's eq. 7 with the three Gaussian densities, "
-                 "normalising constants included", cite(HW, "eq. 7")),
+                 "the normalising constants: β_t = β̃_t (1 − ᾱ_t)/(1 − ᾱ_{t−1}), so "
+                 "−½ log(2πβ_t) = −½ log(2πβ̃_t) − ½ log(2π(1 − ᾱ_t)) + ½ log(2π(1 − ᾱ_{t−1})): "
+                 "the log of the homework's eq. 7 with the three Gaussian densities",
+                 cite(HW, "eq. 7")),
         ),
     )
 
 
 def eps_part(mu_target: sp.Expr, mu_eps_target: sp.Expr) -> Part:
     x0_of_eps = (xt - sp.sqrt(1 - alpha_bar) * eps) / sp.sqrt(alpha_bar)
+    c0 = sp.sqrt(alpha_bar_prev) * beta / (1 - alpha_bar)  # μ̃'s coefficient of x_0
+    ct = sp.sqrt(alpha) * (1 - alpha_bar_prev) / (1 - alpha_bar)
     return Part(
         title="The ε-form of the posterior mean",
         lhs=r"\tilde\mu_t\big(x_t, x_0(x_t, \epsilon)\big)",
         start=mu_target.xreplace({x0: x0_of_eps}),
-        start_rule="substitute x_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t, from x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε",
+        start_rule=("substitute $x_0 = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t$, from "
+                    "$x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε$"),
         cite=cite(HO, "Eq. 4 and §3.2"),
         steps=(
+            Step((c0 / sp.sqrt(alpha_bar) + ct) * xt
+                 - c0 * sp.sqrt(1 - alpha_bar) / sp.sqrt(alpha_bar) * eps,
+                 "collect x_t and ε", cite("standard", "collecting terms")),
+            Step((beta / sp.sqrt(alpha) + sp.sqrt(alpha) * (1 - alpha_bar_prev))
+                 / (1 - alpha_bar) * xt
+                 - beta / (sp.sqrt(alpha) * sp.sqrt(1 - alpha_bar)) * eps,
+                 "$√ᾱ_{t−1}/√ᾱ_t = 1/√α_t$, and $√(1 − ᾱ_t)/(1 − ᾱ_t) = 1/√(1 − ᾱ_t)$",
+                 cite(HO, "Eq. 4")),
             Step(mu_eps_target,
-                 "collect x_t and ε; √ᾱ_{t−1}/√ᾱ_t = 1/√α_t and "
-                 "β_t/√α_t + √α_t(1 − ᾱ_{t−1}) = (1 − ᾱ_t)/√α_t",
-                 cite(HO, "Eq. 10")),
+                 "$β_t/√α_t + √α_t(1 − ᾱ_{t−1}) = (β_t + α_t − ᾱ_t)/√α_t = (1 − ᾱ_t)/√α_t$, "
+                 "since $β_t + α_t = 1$", cite(HO, "Eq. 11")),
         ),
     )
 
@@ -160,7 +181,7 @@ def t1_part(mu_target: sp.Expr, var_target: sp.Expr) -> Part:
         steps=(
             Step(sp.Tuple(x0, 0),
                  "β̃_1 = 0 and μ̃_1 = x_0: the posterior is a point mass at x_0, so L_0 "
-                 "is handled by the decoder rather than a KL"),
+                 "is handled by the decoder rather than a KL", cite(HO, "§3.3")),
         ),
     )
 

@@ -62,6 +62,11 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
     mix = W[0] * density(M[0], S[0]) + W[1] * density(M[1], S[1])
     mix_mean = (W[0] * density(M[0], S[0]) * post_mean(M[0], S[0])
                 + W[1] * density(M[1], S[1]) * post_mean(M[1], S[1])) / mix
+    comp = [W[j] * density(M[j], S[j]) for j in range(2)]
+    comp_score = [-(xt - sp.sqrt(ab) * M[j]) / marg_var(S[j]) for j in range(2)]
+    resp_score = (comp[0] * comp_score[0] + comp[1] * comp_score[1]) / mix
+    resp_tweedie = sum(c * (xt + (1 - ab) * sc) / sp.sqrt(ab)
+                       for c, sc in zip(comp, comp_score)) / mix
     v = marg_var(s2)
     eps_star = -sp.sqrt(1 - ab) * sp.diff(gaussian_logpdf(xt, sp.sqrt(ab) * m, v), xt)
     eps_theta = p0 + p1 * xt
@@ -75,8 +80,14 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
             start=sp.diff(gaussian_logpdf(xt, sp.sqrt(ab) * x0, 1 - ab), xt).xreplace({xt: X_T}),
             start_rule="differentiate log N(x_t; √ᾱ_t x_0, 1 − ᾱ_t), at x_t = x_t(x_0, ε)",
             cite=cite("Kingma et al. 2021", "§2"),
-            steps=(Step(-eps / sp.sqrt(1 - ab), "−(x_t − √ᾱ_t x_0)/(1 − ᾱ_t) = −ε/√(1 − ᾱ_t)",
-                        cite("VAE/VDM notes", "learning gradient of x_t")),),
+            steps=(
+                Step(-sp.sqrt(1 - ab) * eps / (1 - ab),
+                     "the Gaussian log-density's derivative −(x_t − √ᾱ_t x_0)/(1 − ᾱ_t), with "
+                     "x_t − √ᾱ_t x_0 = √(1 − ᾱ_t) ε at x_t = x_t(x_0, ε)",
+                     cite("Ho et al. 2020", "Eq. 4")),
+                Step(-eps / sp.sqrt(1 - ab), "cancel √(1 − ᾱ_t): −ε/√(1 − ᾱ_t)",
+                     cite("VAE/VDM notes", "learning gradient of x_t")),
+            ),
         ),
         Part(
             title="Tweedie for Gaussian data",
@@ -87,7 +98,8 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
             steps=(Step(B / A, "the posterior mean of x_0 given x_t, read off by completing "
                                "the square in x_0 of log q(x_0) + log q(x_t|x_0)",
                         cite("standard", "Gaussian conditioning")),
-                   Step(gauss_target, "m + √ᾱ_t s² (x_t − √ᾱ_t m)/(ᾱ_t s² + 1 − ᾱ_t)")),
+                   Step(gauss_target, "m + √ᾱ_t s² (x_t − √ᾱ_t m)/(ᾱ_t s² + 1 − ᾱ_t)",
+                        cite(EFRON, "Eq. 2.8"))),
         ),
         Part(
             title="Tweedie for a two-component Gaussian mixture",
@@ -96,9 +108,18 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
             start_rule=("x_0 ~ w_1 N(m_1, s_1²) + w_2 N(m_2, s_2²): q(x_t) is the mixture of "
                         "the components' marginals (weights need not be normalised)"),
             cite=cite(EFRON, "Eq. 2.8"),
-            steps=(Step(mix_mean, "E[x_0|x_t] = Σ_k P(k|x_t) E[x_0|x_t, k] with P(k|x_t) ∝ "
-                                  "w_k q_k(x_t): Tweedie holds for the marginal of a mixture",
-                        cite(EFRON, "Eq. 2.8")),),
+            steps=(
+                Step((xt + (1 - ab) * resp_score) / sp.sqrt(ab),
+                     "the mixture's score is the responsibility-weighted average of the "
+                     "components' scores −(x_t − √ᾱ_t m_k)/V_k, V_k = ᾱ_t s_k² + 1 − ᾱ_t",
+                     cite("standard", "derivative of a sum")),
+                Step(resp_tweedie,
+                     "the responsibilities P(k|x_t) ∝ w_k q_k(x_t) sum to 1: Tweedie's "
+                     "right-hand side is their average of the components' right-hand sides",
+                     cite("standard", "linearity of conditional expectation")),
+                Step(mix_mean, "each component's Tweedie (the previous part): E[x_0|x_t] = "
+                               "Σ_k P(k|x_t) E[x_0|x_t, k]", cite(EFRON, "Eq. 2.8")),
+            ),
         ),
         Part(
             title="The best ε-predictor for Gaussian data",
@@ -113,7 +134,8 @@ def build(gauss_target=None, eps_min=None) -> Derivation:
                      "Var[ε|x_t] = ᾱ_t s²/(ᾱ_t s² + 1 − ᾱ_t) and the squared distance to ε*",
                      cite("standard", "orthogonality of the conditional mean")),
                 Step(eps_min, "the distance term is ≥ 0 and vanishes only for ε_θ = ε*",
-                     relation=Relation.GE, gap=over_xt((eps_star - eps_theta) ** 2)),
+                     cite("Ho et al. 2020", "Eq. 12"), relation=Relation.GE,
+                     gap=over_xt((eps_star - eps_theta) ** 2)),
             ),
         ),
     )

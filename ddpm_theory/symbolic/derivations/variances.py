@@ -50,7 +50,8 @@ def regression_part(coef) -> Part:
                     "Gaussian moments; for a jointly Gaussian pair E[x_{t−1}|x_t] = "
                     "Cov/Var · x_t = c x_t", cite("standard", "Gaussian conditioning")),
                Step(sp.Tuple(coef * V_T, V_T),
-                    "c = √α_t V_{t−1}/V_t, V_s = ᾱ_s s² + 1 − ᾱ_s")),
+                    "c = √α_t V_{t−1}/V_t, V_s = ᾱ_s s² + 1 − ᾱ_s",
+                    cite("standard", "Gaussian conditioning"))),
     )
 
 
@@ -86,20 +87,31 @@ def limit_parts(sigma_star) -> tuple[Part, Part]:
     return (
         Part(
             title="Data x_0 ~ N(0, I): σ*² = β_t",
-            lhs=r"\sigma^{*2}\big|_{s^2 = 1}",
-            start=sigma_star.xreplace({s2: 1}),
-            start_rule="s² = 1: every marginal has unit variance, V_{t−1} = V_t = 1",
+            lhs=r"\sigma^{*2} - \beta_t",
+            start=sigma_star - beta,
+            start_rule="the distance of the optimum to the upper choice β_t",
             cite=cite(HO, "§3.2"),
-            steps=(Step(beta, "the upper choice σ_t² = β_t", cite(HO, "§3.2")),),
+            steps=(Step(beta * (V_PREV - V_T) / V_T, "over the common denominator V_t",
+                        cite("standard", "algebra")),
+                   Step(beta * (alpha_bar_prev - alpha_bar) * (s2 - 1) / V_T,
+                        "V_{t−1} − V_t = (ᾱ_{t−1} − ᾱ_t)(s² − 1): zero at s² = 1, so σ*² = β_t "
+                        "for x_0 ~ N(0, I) (and σ*² < β_t for s² < 1, as ᾱ_{t−1} > ᾱ_t)",
+                        cite(HO, "§3.2"))),
         ),
         Part(
             title="A point mass x_0 = 0 (s² → 0): σ*² = β̃_t",
-            lhs=r"\lim_{s^2\to0}\sigma^{*2}",
-            start=sigma_star.xreplace({s2: 0}),
-            start_rule="σ*² is a rational function of s², continuous at s² = 0: substitute",
-            cite=cite(HO, "§3.2"),
-            steps=(Step(BETA_TILDE, "(1 − ᾱ_{t−1}) β_t/(1 − ᾱ_t) = β̃_t, the lower choice",
-                        cite(HO, "Eq. 7")),),
+            lhs=r"\sigma^{*2} - \tilde\beta_t",
+            start=sigma_star - BETA_TILDE,
+            start_rule="the distance of the optimum to the lower choice β̃_t = "
+                       "(1 − ᾱ_{t−1}) β_t/(1 − ᾱ_t)",
+            cite=cite(HO, "Eq. 7"),
+            steps=(Step(beta * (V_PREV * (1 - alpha_bar) - V_T * (1 - alpha_bar_prev))
+                        / (V_T * (1 - alpha_bar)), "over the common denominator V_t (1 − ᾱ_t)",
+                        cite("standard", "algebra")),
+                   Step(beta * s2 * (alpha_bar_prev - alpha_bar) / (V_T * (1 - alpha_bar)),
+                        "the constant terms cancel: the distance is proportional to s², "
+                        "continuous, and 0 at s² = 0, so σ*² → β̃_t for a point mass",
+                        cite(HO, "§3.2"))),
         ),
     )
 
