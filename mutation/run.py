@@ -289,7 +289,7 @@ def run_package(
     score = score_package(name, mutants, load_equivalent())
     score.seconds, score.threshold = time.perf_counter() - start, package["threshold"]
     print_survivors(score, args.diffs)
-    return score, {m.key for m in mutants if m.key}
+    return score, {m.key for m in mutants if m.status in UNDETECTED}
 
 
 def parse_arguments(packages: list[str]) -> argparse.Namespace:
