@@ -229,7 +229,7 @@ def test_rqmc_accepts_the_largest_net(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = []
 
     class Engine:
-        def __init__(self, d: int, scramble: bool, rng: np.random.Generator) -> None:
+        def __init__(self, d: int, scramble: bool = True, rng: object = None) -> None:
             self.d = d
 
         def random_base2(self, m: int) -> np.ndarray:
