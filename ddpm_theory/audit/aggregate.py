@@ -18,7 +18,8 @@ import numpy as np
 from ..numeric.acceptance import skew_corrected_bounds, z_threshold
 from .record import Flag, Value
 
-__all__ = ["value", "group_by_t", "skewness_by_t", "flag_threshold", "compare", "ROUNDING"]
+__all__ = ["value", "group_by_t", "skewness_by_t", "flag_threshold", "studentised", "compare",
+           "ROUNDING"]
 
 ROUNDING = 1e-9
 """Deterministic slack of a comparison, relative to 1 + |bound| (nats). Every
@@ -70,6 +71,16 @@ def flag_threshold(false_alarm: float, n_comparisons: int) -> float:
     return z_threshold(false_alarm, max(int(n_comparisons), 1), two_sided=False)
 
 
+def studentised(z: float, n: int) -> float:
+    """The one-sided Student-t quantile, n − 1 degrees of freedom, at the level Φ(−z) of the
+    normal ``z``; ``z`` itself when ``n`` < 2 (no sample standard error to studentise)."""
+    if n < 2 or not math.isfinite(z):
+        return z
+    from scipy import special
+
+    return float(-special.stdtrit(n - 1, special.ndtr(-z)))
+
+
 def compare(
     term: str, t: int | None, gap: float, stderr: float, bound: float, z: float, *,
     below_kind: str, above_kind: str | None = None, value_: float | None = None,
@@ -78,7 +89,11 @@ def compare(
     """A :class:`Flag` if ``gap`` (= value − bound) is below −(z_lo·stderr + slack), or, with
     ``above_kind``, above z_hi·stderr + slack; slack = :data:`ROUNDING`·(1 + |bound|).
     (−z_lo, z_hi) = :func:`~ddpm_theory.numeric.skew_corrected_bounds` (z, ``skewness``,
-    ``n``) for a mean of ``n`` ≥ 3 summands of that sample skewness, else (−z, z)."""
+    ``n``) for a mean of ``n`` ≥ 3 summands of that sample skewness, else (−z, z).  With a
+    sample standard error of ``n`` ≥ 2 summands, z is first moved to the Student-t quantile
+    of the same one-sided level with n − 1 degrees of freedom (:func:`studentised`): the
+    normal z would let a near-Gaussian gap of 16 samples raise a flag about 11 times as
+    often as its share of the budget (measured by simulation, docs/verification.md)."""
     if not math.isfinite(gap):
         return None
     slack = ROUNDING * (1.0 + abs(bound))
@@ -86,6 +101,7 @@ def compare(
     zs = gap / se if se > 0 else (math.copysign(math.inf, gap) if gap else 0.0)
     shown = bound + gap if value_ is None else value_
     where = term if t is None else f"{term} at t = {t}"
+    z = studentised(z, n) if stderr > 0 else z
     lo, hi = (-z, z)
     if n >= 3 and math.isfinite(skewness) and skewness != 0.0:
         lo, hi = skew_corrected_bounds(z, skewness, n)

@@ -19,11 +19,11 @@ stays the second, independent line:
 A gap with no certificate is "could not decide", which fails the step.
 
 An *equality* step may carry :class:`Apply` (``lemma``, ``part``, ``mapping``): it applies
-a registered derivation's result.  The instance is computed, never typed: the part's
-start − end with the lemma's definitions substituted and ``mapping`` applied; the
-symbolic line then decides "previous − this step = that instance", each mapped value
-must lie in the lemma symbol's declared domain (proved, as signs are), and the lemma
-must be verified and may not depend on the derivation that applies it.
+a registered derivation's result (:mod:`ddpm_theory.symbolic.application`).  The instance
+S = E is computed, never typed; the step must contain it (S in the previous expression),
+and the symbolic line decides that the previous expression with S rewritten to E is this
+step; each mapped value must lie in the lemma symbol's declared domain, and the lemma must
+be verified and may not depend on the derivation that applies it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 import sympy as sp
 
 from ..domains import UNIT_OPEN, Domain
+from .application import Apply, lemma_instance
 from .expectation import GaussE, MvGaussE
 from .signs import DomainLookup, decide_sign
 
@@ -261,48 +262,3 @@ def _integral(e: sp.Integral, lookup: DomainLookup) -> Certificate:
     inner = certify_nonnegative(e.function.xreplace({u: a + (b - a) * tau}), scoped)
     return _named(inner, "integral")
 
-
-@dataclass(frozen=True)
-class Apply:
-    """Certificate of an equality step: it is an instance of ``part`` (index or title) of
-    the registered derivation ``lemma`` under ``mapping`` (lemma symbol -> expression)."""
-
-    lemma: str
-    part: int | str = 0
-    mapping: Any = field(default_factory=dict)
-
-
-def lemma_instance(cert: Apply, lookup: DomainLookup) -> tuple[Any, Certificate]:
-    """(start − end of the lemma's part under the mapping, the certificate: its domain
-    side conditions and the lemma it depends on)."""
-    from . import registry
-    from .procedures import make_lookup, substitute_definitions
-
-    try:
-        lemma = registry.get(cert.lemma)
-    except KeyError:
-        return None, Certificate(False, reason=f"lemma {cert.lemma!r} is not registered")
-    parts = [p for k, p in enumerate(lemma.parts) if cert.part in (k, p.title)]
-    if len(parts) != 1:
-        return None, Certificate(False, reason=f"lemma {cert.lemma!r} has no part {cert.part!r}")
-    part = parts[0]
-    if not part.steps or any(s.relation.value != "=" or s.claimed_false for s in part.steps):
-        return None, Certificate(False, reason="only a part of plain equalities can be applied")
-    subs = dict(lemma.definitions)
-    for a in lemma.assumptions:
-        subs.update(a.substitutions)
-    start, end = (expand_lemmas(substitute_definitions(sp.sympify(e), subs))
-                  for e in (part.start, part.steps[-1].expr))
-    lemma_lookup = make_lookup(lemma.domains)
-    for s, value in dict(cert.mapping).items():
-        dom = lemma_lookup(s)
-        value = sp.sympify(value)
-        if dom is not None and dom.integer and not value.is_integer:
-            return None, Certificate(False, reason=f"{s} := {value} must be an integer")
-        if dom is not None and not _in_domain(value, dom, lookup):
-            return None, Certificate(
-                False, reason=f"could not prove {s} := {value} inside {s}'s domain "
-                              f"{dom.interval_text()} (the lemma holds only there)")
-    mapping = {s: sp.sympify(v) for s, v in dict(cert.mapping).items()}
-    instance = (start - end).xreplace(mapping)
-    return instance, Certificate(True, ["apply"], {cert.lemma})

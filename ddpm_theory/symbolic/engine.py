@@ -41,6 +41,7 @@ from typing import Any
 import sympy as sp
 
 from ..domains import Domain
+from .application import apply_lemma
 from .certificates import (
     Apply,
     Certificate,
@@ -48,7 +49,6 @@ from .certificates import (
     certify_nonnegative,
     certify_tangent,
     expand_lemmas,
-    lemma_instance,
 )
 from .citation import Citation, citation_gaps
 from .notation import DEFINITIONS
@@ -368,10 +368,9 @@ def _check_step(
     if isinstance(step.certificate, Apply):
         if step.relation is not Relation.EQ:
             raise ValueError(f"{where}: a lemma is applied by an equality step")
-        instance, cert = lemma_instance(step.certificate, make_lookup(d.domains))
-        if instance is not None:  # the symbolic line: this step is the lemma's instance
-            symbolic_target = _difference(diff, instance) if not isinstance(
-                diff, (sp.Tuple, sp.MatrixBase)) else diff
+        rewritten, cert = apply_lemma(step.certificate, lhs, rhs, make_lookup(d.domains))
+        if rewritten is not None:  # the symbolic line: the step with S rewritten to E
+            symbolic_target = _difference(*rewritten)
     if step.relation is Relation.EQ_CONST:
         diff = symbolic_target = _derivatives(where, lhs, rhs, diff, step.wrt)
 

@@ -186,14 +186,18 @@ def test_bayes_gap_flags_at_z_stderr_plus_slack(factor: float, direction: str) -
     """The paired gap L_{t−1} − L*_{t−1} at t = 2 planted at ±1.1× and ±0.9× of
     z · stderr + slack, z and stderr computed here by hand. Catches a threshold on the wrong
     scale (z·sd instead of z·sd/√n, or z not split over the comparisons): a departure then
-    goes unflagged, or a correct audit is flagged. Fails when the stderr of the gap is
-    sd instead of sd/√n (group_by_t); when compare() uses 2 z."""
+    goes unflagged, or a correct audit is flagged. The stderr is a sample one from the
+    n = 16 examples at t = 2, so the threshold is the Student-t quantile of the same
+    one-sided level with n − 1 degrees of freedom (the normal z would flag a near-Gaussian
+    gap far more often than its share of the budget). Fails when the stderr of the gap is
+    sd instead of sd/√n (group_by_t); when compare() uses 2 z; when it keeps the normal z
+    for a sample stderr (the 0.9× plant is then flagged: t ≈ 5.2 here against z ≈ 3.9)."""
     B, D = 16, 2
     res = _rows(B, D)
     sign = 1.0 if direction == "above_bayes" else -1.0
     spread = 1e-3
     se = spread / math.sqrt(B - 1)
-    z = _stated_z(1e-3, 2 * (T - 1) + 2 + 2)
+    z = float(stats.t.isf(1e-3 / (2 * (T - 1) + 2 + 2), B - 1))
     # the bound is the Bayes mean after the plant: mean loss − gap; slack ≈ 4e-9 ≪ z · se
     bound0 = float(np.mean(res["loss"][res["t"] == 2]))
     gap = sign * factor * (z * se + ROUNDING_STATED * (1.0 + abs(bound0)))

@@ -51,6 +51,33 @@ class Law(enum.Enum):
         return math.exp(0.5) if self is Law.LOGNORMAL else float(self is Law.CHI2_1)
 
 
+def cv_residual_skewness(law: Law) -> float:
+    """Exact skewness of a control-variate residual ``r = exp(sZ) - P(Z)`` (``P`` the
+    population regression on 1, Z, Z^2 - 1): ``E r^k = sum_j C(k, j) E exp(j s Z)
+    (-P(Z))^(k-j)`` and ``E exp(cZ) Q(Z) = e^{c^2/2} E Q(Z + c)`` (completing the square),
+    with ``E Z^m = (m - 1)!!`` for even m.  20.21 for exp Z, 6.37 for exp(Z / 2)."""
+    if law not in (Law.CV_RESIDUAL, Law.CV_RESIDUAL_HALF):
+        raise ValueError(f"not a control-variate residual: {law}")
+    s = 1.0 if law is Law.CV_RESIDUAL else 0.5
+    c = math.exp(s * s / 2)
+
+    def gauss_mean(q: np.polynomial.Polynomial) -> float:
+        return sum(float(a) * math.prod(range(m - 1, 0, -2))
+                   for m, a in enumerate(q.coef) if m % 2 == 0)
+
+    def moment(k: int) -> float:
+        total = 0.0
+        for j in range(k + 1):
+            u = j * s  # P(Z + u) = c (1 + s u + s^2 (u^2 - 1) / 2 + (s + s^2 u) Z + s^2 Z^2 / 2)
+            shifted = np.polynomial.Polynomial(
+                [c * (1 + s * u + s * s * (u * u - 1) / 2), c * (s + s * s * u), c * s * s / 2])
+            total += (math.comb(k, j) * math.exp(u * u / 2)
+                      * gauss_mean((-shifted) ** (k - j)))
+        return total
+
+    return moment(3) / moment(2) ** 1.5
+
+
 _Z = np.linspace(-10.0, 10.0, 4_001)  # trapezoid grid (step 5e-3; spectrally accurate here)
 _LOG_PHI = -0.5 * _Z * _Z - 0.5 * math.log(2 * math.pi)
 

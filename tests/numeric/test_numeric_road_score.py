@@ -25,13 +25,10 @@ import pytest
 from scipy import integrate
 
 from ddpm_theory.numeric import (
-    Estimate,
-    Method,
     active_examples,
     check_agreement,
     gauss_hermite,
-    rejection_probability,
-    z_threshold,
+    sample_mean,
 )
 
 # A non-Gaussian law: 0.3 Uniform(−2, −1) + 0.7 Laplace(1, 0.5).
@@ -123,10 +120,9 @@ def sample_mixture(rng: np.random.Generator, ab: float, n: int):
 def _orthogonal(r: np.ndarray, xt: np.ndarray, n_ex: int) -> list[bool]:
     out = []
     for h in (np.ones_like(xt), xt, np.tanh(xt)):
-        y = r * h
-        est = Estimate(float(y.mean()), float(y.std(ddof=1) / math.sqrt(y.size)), y.size,
-                       Method.MONTE_CARLO)
-        out.append(check_agreement(est, 0.0, budget=1e-6 / 3, n_examples=n_ex).agrees)
+        # sample_mean carries the summands' skewness: the skewness-corrected rule
+        out.append(check_agreement(sample_mean(r * h), 0.0, budget=1e-6 / 3,
+                                   n_examples=n_ex).agrees)
     return out
 
 
@@ -141,13 +137,13 @@ def test_best_eps_predictor_is_minus_scaled_score(ab: float, seed: int) -> None:
     n_ex = active_examples(1)
     assert all(_orthogonal(eps - star, xt, n_ex))
     # planted: the sign slip +√(1 − ᾱ) ∇ log q_t.  Its shift of the h = x_t moment is
-    # E[ε x_t] − √(1 − ᾱ) E[s x_t] = 2 √(1 − ᾱ) (E[s x_t] = −1, by parts); the power of
-    # that z-test with a 10 % allowance on the sample SE must be ≥ 1 − 1e-3.
+    # E[ε x_t] − √(1 − ᾱ) E[s x_t] = 2 √(1 − ᾱ) (E[s x_t] = −1, by parts); the check is
+    # powerful for it (power ≥ 1 − 1e-3 on the longer side of the skewness-corrected
+    # interval, with a 10 % allowance on the slipped sample's SE), and the slip fails.
     slip = eps - math.sqrt(1 - ab) * mix_score(xt, ab)   # ε minus the slipped predictor
-    y = slip * xt
-    se = float(y.std(ddof=1) / math.sqrt(N))
-    thr = z_threshold(1e-6 / 3, n_ex)
-    assert rejection_probability(2 * math.sqrt(1 - ab), 1.1 * se, thr, true_stderr=se) >= 1 - 1e-3
+    report = check_agreement(sample_mean(slip * xt), 0.0, must_detect=2 * math.sqrt(1 - ab) / 1.1,
+                             budget=1e-6 / 3, n_examples=n_ex)
+    assert report.powerful, report.describe()
     assert not all(_orthogonal(slip, xt, n_ex))
 
 
