@@ -76,10 +76,11 @@ def test_monte_carlo_is_the_sample_mean_and_its_standard_error() -> None:
 
 
 def test_monte_carlo_refuses_too_few_draws_and_bad_dimensions() -> None:
-    """Planted: ``n < 2`` -> ``n < 3`` / ``n <= 2``; the dimension check loosened."""
-    assert est.monte_carlo(_square, 1, 2, np.random.default_rng(0)).n == 2
-    with pytest.raises(ValueError, match="^need n >= 2 for a standard error$"):
-        est.monte_carlo(_square, 1, 1, np.random.default_rng(0))
+    """Planted: ``n < 3`` -> ``n < 4`` / ``n <= 3`` / ``n < 2`` (a sample skewness needs
+    three draws); the dimension check loosened."""
+    assert est.monte_carlo(_square, 1, 3, np.random.default_rng(0)).n == 3
+    with pytest.raises(ValueError, match="^need n >= 3 for a standard error and a skewness$"):
+        est.monte_carlo(_square, 1, 2, np.random.default_rng(0))
     for dim in (0, 1.5, -1):
         with pytest.raises(ValueError, match=f"dim must be a positive integer; got {dim!r}"):
             est.monte_carlo(_square, dim, 10, np.random.default_rng(0))  # type: ignore[arg-type]
