@@ -222,9 +222,11 @@ class FigureDirective(SphinxDirective):
         if error:
             report_failure(domain, self.env.docname, self.lineno, error)
             return [nodes.paragraph(text=error, classes=["ddpm-failure"])]
-        doc_dir = Path(self.env.srcdir) / Path(self.env.doc2path(self.env.docname,
-                                                                  False)).parent
-        uri = Path(os.path.relpath(path, doc_dir)).as_posix()
+        # Sphinx resolves an image's path with symlinks followed (a page under a linked
+        # folder, e.g. proofs/, sits in the link's target), so relate the two real paths
+        doc_dir = (Path(self.env.srcdir) / Path(self.env.doc2path(self.env.docname,
+                                                                   False)).parent).resolve()
+        uri = Path(os.path.relpath(path.resolve(), doc_dir)).as_posix()
         fig = nodes.figure(classes=["ddpm-figure"])
         img = nodes.image(uri=uri, alt=self.options.get("alt", name), candidates={"*": uri})
         if "width" in self.options:
