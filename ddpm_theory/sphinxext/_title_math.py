@@ -181,14 +181,7 @@ def rule_nodes(text: str) -> list[nodes.Node]:
     :class:`~ddpm_theory.symbolic.richtext.MathMarkupError`."""
     from ..symbolic.richtext import split_math
 
-    out: list[nodes.Node] = []
-    for is_math, piece in split_math(text):
-        if is_math:
-            latex = piece_latex(piece)
-            out.append(nodes.math(latex, latex))
-        else:
-            out.append(nodes.Text(piece))
-    return out
+    return _math_and_text(split_math(text), piece_latex)
 
 
 def title_nodes(title: str) -> list[nodes.Node]:
@@ -201,11 +194,13 @@ def title_nodes(title: str) -> list[nodes.Node]:
             return rule_nodes(title)
         except MathMarkupError:  # tests/docs/test_rule_math.py refuses these in the registry
             return [nodes.Text(title)]
+    return _math_and_text(split_title(title), to_latex)
+
+
+def _math_and_text(pieces, latex_of) -> list[nodes.Node]:
+    """Inline-math nodes for the mathematical pieces (through ``latex_of``), text for the rest."""
     out: list[nodes.Node] = []
-    for is_math, piece in split_title(title):
-        if is_math:
-            latex = to_latex(piece)
-            out.append(nodes.math(latex, latex))
-        else:
-            out.append(nodes.Text(piece))
+    for is_math, piece in pieces:
+        latex = latex_of(piece) if is_math else ""
+        out.append(nodes.math(latex, latex) if is_math else nodes.Text(piece))
     return out
