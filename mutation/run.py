@@ -8,10 +8,12 @@ mutated function; a mutant the tests reject is *killed*. The score of a package 
     (killed + timeout) / (all mutants - equivalent ones)
 
 where an *equivalent* mutant is one that no test can kill because it does not change what the
-code computes; mutation/equivalent.toml lists each with its reason, keyed by a description of
-the mutation (file, function, line before -> line after) that stays stable when the code
-around it changes. The script prints the score of each package, the surviving mutants with
-their keys, and exits non-zero when a package scores below its threshold.
+code computes; mutation/equivalent/*.toml lists each with its reason, keyed by a description
+of the mutation (file, function, line before -> line after) that stays stable when the code
+around it changes. Mutants that only mark the literal text of an error message with XX at both
+ends are recognised by rule (*message text*, mutation/equivalent/README.md) and also left out.
+The script prints the score of each package, the surviving mutants with their keys, and
+exits non-zero when a package scores below its threshold.
 
     python mutation/run.py                 # every package, fresh
     python mutation/run.py numeric         # one package
@@ -22,6 +24,8 @@ their keys, and exits non-zero when a package scores below its threshold.
 from __future__ import annotations
 
 import argparse
+import ast
+import io
 import json
 import os
 import re
@@ -29,8 +33,10 @@ import shutil
 import subprocess
 import sys
 import time
+import tokenize
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +65,7 @@ class Mutant:
     status: str
     key: str = ""
     diff: str = ""
+    path: str = ""
 
 
 @dataclass
@@ -71,7 +78,7 @@ class Score:
 
     @property
     def considered(self) -> int:
-        excluded = ("equivalent", "skipped", "not checked")
+        excluded = ("equivalent", "message text", "skipped", "not checked")
         return sum(self.counts.values()) - sum(self.counts[status] for status in excluded)
 
     @property
@@ -207,14 +214,84 @@ def collect(scratch: Path) -> list[Mutant]:
             key = stable_key(entry["path"], entry["name"], entry["diff"])
             seen[key] += 1
             key = key if seen[key] == 1 else f"{key} #{seen[key]}"
-        mutants.append(Mutant(entry["name"], entry["status"], key, entry["diff"]))
+        mutants.append(Mutant(entry["name"], entry["status"], key, entry["diff"], entry["path"]))
     return mutants
 
 
 def load_equivalent() -> dict[str, str]:
-    with open(HERE / "equivalent.toml", "rb") as f:
-        entries = tomllib.load(f).get("mutant", [])
-    return {entry["key"]: entry["reason"] for entry in entries}
+    reasons: dict[str, str] = {}
+    for path in sorted((HERE / "equivalent").glob("*.toml")):
+        with open(path, "rb") as f:
+            for entry in tomllib.load(f).get("mutant", []):
+                if entry["key"] in reasons:
+                    raise SystemExit(f"{path.name}: {entry['key']!r} is listed twice")
+                reasons[entry["key"]] = entry["reason"]
+    return reasons
+
+
+# ----------------------------------------------------------------------------- message text
+
+
+@cache
+def message_lines(path: str, function: str) -> frozenset[str]:
+    """The lines (whitespace collapsed) of FUNCTION's raise statements and warnings.warn
+    calls in the repository's source of PATH."""
+    source = (ROOT / path).read_text()
+    lines = source.splitlines()
+    scope: list[ast.AST] = [ast.parse(source)]
+    for part in function.split("."):
+        scope = [
+            node for parent in scope for node in ast.iter_child_nodes(parent)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.name == part
+        ]  # fmt: skip
+    found: set[str] = set()
+    for node in (n for top in scope for n in ast.walk(top) if isinstance(n, (ast.Raise, ast.Call))):
+        is_warn = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr == "warn")  # fmt: skip
+        if isinstance(node, ast.Raise) or is_warn:
+            end = node.end_lineno or node.lineno
+            found.update(" ".join(lines[i - 1].split()) for i in range(node.lineno, end + 1))
+    return frozenset(found)
+
+
+def _tokens(line: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
+                out.append((token.type, token.string))
+    except (tokenize.TokenError, IndentationError):
+        pass  # a line of a statement that continues: the tokens read so far
+    return out
+
+
+def _same_words(old: str, new: str) -> bool:
+    """NEW is the string literal OLD marked with XX inside its quotes (every word kept; a
+    change of letter case is not: it can turn a symbol such as T into t)."""
+    quote = min(i for i in (old.find('"'), old.find("'")) if i >= 0)
+    if old[:quote].lower() not in ("", "r", "b", "rb", "br"):
+        return False  # an f-string: its expressions are code, not text
+    marked = old[: quote + 1] + "XX" + old[quote + 1 : -1] + "XX" + old[-1]
+    return new == marked
+
+
+def is_message_text(path: str, name: str, diff: str) -> bool:
+    """The mutant only XX-marks one string literal of an error message or a warning
+    (mutation/equivalent/README.md)."""
+    lines = diff.splitlines()
+    removed = [line[1:] for line in lines if line[:1] == "-" and line[:3] != "---"]
+    added = [line[1:] for line in lines if line[:1] == "+" and line[:3] != "+++"]
+    if len(removed) != 1 or len(added) != 1:
+        return False
+    if " ".join(removed[0].split()) not in message_lines(path, function_of(name)):
+        return False
+    before, after = _tokens(removed[0].strip()), _tokens(added[0].strip())
+    if len(before) != len(after):
+        return False
+    changed = [(b, a) for b, a in zip(before, after) if b != a]
+    return (len(changed) == 1 and changed[0][0][0] == changed[0][1][0] == tokenize.STRING
+            and _same_words(changed[0][0][1], changed[0][1][1]))  # fmt: skip
 
 
 def score_package(name: str, mutants: list[Mutant], equivalent: dict[str, str]) -> Score:
@@ -223,6 +300,8 @@ def score_package(name: str, mutants: list[Mutant], equivalent: dict[str, str]) 
         status = mutant.status
         if status in UNDETECTED and mutant.key in equivalent:
             status = "equivalent"
+        elif status in UNDETECTED and is_message_text(mutant.path, mutant.name, mutant.diff):
+            status = "message text"
         elif status in UNDETECTED or status == "suspicious":
             score.survivors.append(mutant)
         score.counts[status] += 1
@@ -242,18 +321,19 @@ def print_survivors(score: Score, show_diffs: bool) -> None:
 
 def print_table(scores: list[Score]) -> None:
     header = ("package", "mutants", "killed", "timeout", "survived", "no tests", "equivalent",
-              "unchecked", "score", "threshold", "minutes")  # fmt: skip
+              "message", "unchecked", "score", "threshold", "minutes")  # fmt: skip
     print("  ".join(f"{h:>10}" for h in header))
     for s in scores:
         c = s.counts
         row = (s.package, sum(c.values()), c["killed"], c["timeout"], c["survived"],
-               c["no tests"], c["equivalent"], c["not checked"], f"{100 * s.score:.1f}%",
-               f"{100 * s.threshold:.0f}%", f"{s.seconds / 60:.1f}")  # fmt: skip
+               c["no tests"], c["equivalent"], c["message text"], c["not checked"],
+               f"{100 * s.score:.1f}%", f"{100 * s.threshold:.0f}%",
+               f"{s.seconds / 60:.1f}")  # fmt: skip
         print("  ".join(f"{v:>10}" for v in row))
 
 
 def stale_equivalents(scores: list[Score], keys: dict[str, str], mutants: set[str]) -> list[str]:
-    """Keys of equivalent.toml that match no mutant of the packages run (the code changed):
+    """Keys of mutation/equivalent/ that match no mutant of the packages run (the code changed):
     reported so that the list does not silently excuse mutants that no longer exist."""
     packages = {f"ddpm_theory/{s.package}/" for s in scores}
     return [k for k in keys if any(k.startswith(p) for p in packages) and k not in mutants]
@@ -329,7 +409,7 @@ def main() -> int:
     print_table(scores)
     stale = [] if args.units else stale_equivalents(scores, load_equivalent(), keys)
     for key in stale:
-        print(f"warning: equivalent.toml names a mutant that no longer survives: {key}")
+        print(f"warning: mutation/equivalent/ names a mutant that no longer survives: {key}")
     failing = [s.package for s in scores if s.score < s.threshold or s.counts["not checked"]]
     if failing:
         print(f"mutation score below the threshold, or mutants unchecked: {', '.join(failing)}")
