@@ -337,8 +337,11 @@ class _Radicals:
 
 
 def _generic_atoms(expr: sp.Expr) -> tuple[sp.Expr, dict]:
-    """Applied functions (log, exp, undefined f(t), ...) and Indexed become generators."""
-    atoms = [a for a in expr.atoms(sp.Function, sp.Indexed, sp.Sum, sp.Product)]
+    """Applied functions (log, exp, undefined f(t), ...), Indexed, and the sums, products
+    and integrals left unevaluated become generators, each of these replaced whole: a
+    generator for f(x) inside ∫ f(x) dx would be a constant that the integral pulls out
+    (∫_0^1 f(x) h(x) dx would become f(x) ∫_0^1 h(x) dx)."""
+    atoms = [a for a in expr.atoms(sp.Function, sp.Indexed, sp.Sum, sp.Product, sp.Integral)]
     # outermost first so that nested atoms are replaced whole
     atoms.sort(key=sp.count_ops, reverse=True)
     mapping: dict[sp.Basic, sp.Basic] = {}
@@ -464,8 +467,11 @@ def is_zero(
         return out
     e = write_out_all(e)  # sums with integer limits: the usual convention, not Karr's
 
-    # target and hypotheses go through the same canonical replacement together
-    hyps = list(hypotheses)
+    # target, premises and hypotheses go through the same canonical replacement together:
+    # a premise such as f(1) = 1 must speak of the target's generator for f(1) (left as
+    # it is, f(1) − 1 would be a non-zero constant of the Groebner basis, which then
+    # reduces every numerator to 0)
+    hyps = [*relations, *hypotheses]
     tup = sp.Tuple(e, *hyps)
     if tup.has(sp.exp):
         tup = sp.Tuple(*[_normalize_exp(x) for x in tup])
@@ -481,7 +487,7 @@ def is_zero(
     if rad.relations:
         methods.append("radicals")
     e, hyp_polys = tup[0], [sp.expand(sp.fraction(sp.cancel(sp.together(h)))[0]) for h in tup[1:]]
-    zero, rem, how = _rational_zero(e, rad.relations + list(relations) + hyp_polys)
+    zero, rem, how = _rational_zero(e, rad.relations + hyp_polys)
     methods.append(how)
     if zero:
         return Outcome(True, methods)
