@@ -75,9 +75,14 @@ def test_definitions_are_applied_until_nothing_changes():
     needs two passes to give β = a; a chain of nine definitions needs nine."""
     alpha_, beta_ = sp.symbols("alpha_sd beta_sd")
     assert substitute_definitions(beta_ + 1, {beta_: 1 - alpha_, alpha_: 1 - a}) == a + 1
-    chain = sp.symbols("c0:10")
+    chain = sp.symbols("c0:11")
     defs = {chain[i]: chain[i + 1] + 1 for i in range(9)}
     assert substitute_definitions(chain[0], defs) == chain[9] + 9
+    # ten passes at most: a chain of ten definitions (ten changes, then the pass that
+    # sees none) is taken for a definition that does not terminate
+    defs[chain[9]] = chain[10] + 1
+    with pytest.raises(RecursionError, match="do not terminate"):
+        substitute_definitions(chain[0], defs)
 
 
 def test_a_definition_that_refers_to_itself_is_an_error():
@@ -250,12 +255,13 @@ def test_a_product_of_positive_factors_is_a_positive_generator():
     (sp.Sum(k, (k, 1, u)) - u * (u + 1) / 2, f"{u} has no integer domain with a first value"),
 ])
 def test_induction_refuses_what_it_cannot_do_and_says_why(expr, note):
-    """Planted: each refusal's condition inverted or its message changed. Several of these
+    """Planted: each refusal's condition inverted, its message changed, its verdict not
+    the bool False (None reads as a refusal too, but ``zero`` is a bool). Several of these
     are true (Σ_{k=1}^{2n} k = n(2n+1), Σ k n = n²(n+1)/2): induction on one symbol with
     the recurrence S(n+1) = S(n) + f(n+1) cannot prove them, so they are refused, never
     accepted by a proof that does not apply."""
     out = decide(expr)
-    assert not out.zero and out.note == note and out.methods == ["induction"]
+    assert out.zero is False and out.note == note and out.methods == ["induction"]
     assert out.residual == expr
 
 
@@ -343,6 +349,9 @@ def test_peeling_is_refused_where_the_shorter_sum_may_be_empty():
     assert proved(claim, induction_bases={n: 2})
     # at the edge: over 2..n+1 the recurrence holds from n = 1 on (Σ_2^1 = 0, Σ_2^2 = f(2))
     assert proved(sp.Sum(f(k), (k, 2, n + 1)) - sp.Sum(f(k), (k, 2, n)) - f(n + 1))
+    # through the smallest offset k0 = 1: Σ_{3}^{n+1} is a sum over a..n+k0 with
+    # n + k0 ≥ 2 = lo − 1 for every n ≥ 1, so Σ_{3}^{n+2} = Σ_{3}^{n+1} + f(n+2) holds
+    assert proved(sp.Sum(f(k), (k, 3, n + 2)) - sp.Sum(f(k), (k, 3, n + 1)) - f(n + 2))
     # a non-integer offset (2n against n) is not peeled
     out = decide(sp.Sum(f(k), (k, 1, 2 * n)) - sp.Sum(f(k), (k, 1, n)) - f(2 * n))
     assert not out.zero and out.note == "upper limits must be the induction symbol"
@@ -372,6 +381,20 @@ def test_peel_rewrites_through_the_smallest_offset():
     assert P._peel(s(t + 1) - s(t), {t: 1}, make_lookup()) == f(t + 1)
 
 
+def test_peel_goes_on_after_a_group_it_keeps(monkeypatch):
+    """Planted: ``continue`` -> ``break`` after a group that is kept (a non-integer
+    offset, or an unknown first value): the groups after it must still be peeled. The
+    order of the groups is fixed here (it is a set's order otherwise)."""
+    s = lambda hi: sp.Sum(f(k), (k, 1, hi))  # noqa: E731
+    t = sp.Symbol("t_mp", integer=True)
+    kept_offset, kept_first = sp.Sum(g(k), (k, 1, 2 * n)), sp.Sum(g(k), (k, 1, t + 1))
+    peeled = [s(n + 1), s(n)]
+    for kept in (kept_offset, kept_first):
+        monkeypatch.setattr(P, "_symbolic_limit_atoms", lambda e, kept=kept: [kept, *peeled])
+        got = P._peel(kept + s(n + 1) - s(n), {}, make_lookup())
+        assert got == kept + f(n + 1)
+
+
 def test_first_integer_of_a_symbol():
     """Planted: the declared base ignored, the domain's lower end rounded down, a
     non-integer or unbounded domain accepted."""
@@ -380,6 +403,7 @@ def test_first_integer_of_a_symbol():
     assert P._first_integer(n, {n: 4}, look) == 4
     assert P._first_integer(u, {}, look) == 3
     assert P._first_integer(x, {}, look) is None  # real, not integer
+    assert P._first_integer(w, {}, look) is None  # positive, bounded below, not integer
     below = make_lookup({n: Domain("all_ints", float("-inf"), float("inf"), integer=True)})
     assert P._first_integer(n, {}, below) is None
     assert P._first_integer(sp.Symbol("unknown_mp", integer=True), {}, look) is None
@@ -519,8 +543,9 @@ def test_log_of_factors_oriented_to_be_positive():
 
 def test_proved_logs_are_cached_by_argument_and_scope(monkeypatch):
     """Planted: the cache keyed without the scope (a log split under one domain reused
-    under another), not consulted, or never bounded: log(1 − s) splits off log(1 − s)
-    itself only... here: log(s (1 − s)) splits for s in (0, 1) and must not for s real."""
+    under another), not consulted, or never bounded: log(s (1 − s)) = log s + log(1 − s)
+    for s in (0, 1) is proved from the signs; for s real they are not proved, and the
+    log stays whole: the split made under (0, 1) must not be handed over."""
     s = sp.Symbol("s_mp_log", real=True)
     arg = s * (1 - s)
     inside, anywhere = make_lookup({s: UNIT_OPEN}), make_lookup({s: REAL})
@@ -567,9 +592,8 @@ def test_radicals_split_over_factors_proved_positive():
 
 def test_radicals_of_unproved_sign_keep_one_generator():
     """Planted: a radicand of unknown sign (or a negative coefficient) split as if positive:
-    √(x u) = √x √u fails for x < 0 (−√(|x| u) ≠ i... the left is i√(|x|u), the right
-    i√|x| √u: equal, but √(x y) = √x √y fails for x, y < 0); √(−u) √(−w) = √(u w) is
-    false (it is −√(u w))."""
+    √(x y) = √x √y fails for x = y = −1 (1 ≠ i · i = −1); √(−u) √(−w) = √(u w) is false
+    (the left is i√u · i√w = −√(u w)); √(x²) = x fails for x < 0."""
     assert not proved(sp.sqrt(x * y) - sp.sqrt(x) * sp.sqrt(y))
     assert refused(sp.sqrt(-u) * sp.sqrt(-w) - sp.sqrt(u * w))
     assert not proved(sp.sqrt(x**2) - x)
@@ -598,9 +622,11 @@ def test_radical_replacement_terminates_or_says_so(monkeypatch):
     """Planted: the loop bound or the error dropped: a replacement that keeps producing
     radicals stops with an error after 20 rounds."""
     rad = P._Radicals(make_lookup())
-    monkeypatch.setattr(rad, "power", lambda base, e: sp.sqrt(base + 1))
+    calls = []
+    monkeypatch.setattr(rad, "power", lambda base, e: calls.append(base) or sp.sqrt(base + 1))
     with pytest.raises(RuntimeError, match=r"^radical replacement did not terminate$"):
         rad.replace(sp.sqrt(u))
+    assert len(calls) == 20
     assert P._Radicals(make_lookup()).replace(u**2 + 1) == u**2 + 1
     rad = P._Radicals(make_lookup())
     out = rad.replace(sp.sqrt(u) ** 3 + sp.sqrt(u))
@@ -611,7 +637,8 @@ def test_radical_replacement_terminates_or_says_so(monkeypatch):
 def test_radicals_of_numbers_and_rational_powers():
     """Planted: a rational coefficient's root not taken exactly (c^e rational), or an
     irrational one not given its own generator: √(4u) = 2√u, √(2u) = √2 √u, √(9/4) = 3/2,
-    √8 = 2√2; (4u)^{-1/2} = 1/(2√u)."""
+    √8 = 2√2; (4u)^{-1/2} = 1/(2√u); √(4u + 4) = 2√(u + 1), (4u + 4)^{3/2} =
+    8 (u + 1)^{3/2}, √(2u + 2) = √2 √(u + 1)."""
     assert proved(sp.sqrt(4 * u) - 2 * sp.sqrt(u))
     assert proved(sp.sqrt(2 * u) - sp.sqrt(2) * sp.sqrt(u))
     assert not proved(sp.sqrt(2 * u) - 2 * sp.sqrt(u))
@@ -619,6 +646,26 @@ def test_radicals_of_numbers_and_rational_powers():
     assert proved((4 * u) ** sp.Rational(-1, 2) - 1 / (2 * sp.sqrt(u)))
     assert not proved((4 * u) ** sp.Rational(-1, 2) - 2 / sp.sqrt(u))
     assert proved((u / 4) ** sp.Rational(3, 2) - u ** sp.Rational(3, 2) / 8)
+    # a coefficient that only factoring brings out (SymPy keeps √(2u + 2) whole)
+    assert proved(sp.sqrt(2 * u + 2) - sp.sqrt(2) * sp.sqrt(u + 1))
+    assert not proved(sp.sqrt(2 * u + 2) - 2 * sp.sqrt(u + 1))
+    assert proved(sp.sqrt(4 * u + 4) - 2 * sp.sqrt(u + 1))
+    assert not proved(sp.sqrt(4 * u + 4) - 4 * sp.sqrt(u + 1))
+    assert proved((4 * u + 4) ** sp.Rational(3, 2) - 8 * (u + 1) ** sp.Rational(3, 2))
+    assert not proved((4 * u + 4) ** sp.Rational(3, 2) - 2 * (u + 1) ** sp.Rational(3, 2))
+    assert proved(1 / sp.sqrt(4 * u + 4) - 1 / (2 * sp.sqrt(u + 1)))
+    assert proved(sp.sqrt(u / 4 + sp.Rational(1, 4)) - sp.sqrt(u + 1) / 2)
+    assert not proved(sp.sqrt(u / 4 + sp.Rational(1, 4)) - sp.sqrt(u + 1) / 4)
+
+
+def test_whole_radicands_keep_their_power():
+    """Planted: the generator of a radicand kept whole raised to p replaced by p times it:
+    (x u)^{3/2} = x u √(x u) for x real (r³ = r · r²), and (a − 1)^{3/2} = (a − 1) √(a − 1)
+    for the negative a − 1 (one generator for the whole radicand as well)."""
+    assert proved((x * u) ** sp.Rational(3, 2) - x * u * sp.sqrt(x * u))
+    assert not proved((x * u) ** sp.Rational(3, 2) - 3 * sp.sqrt(x * u))
+    assert proved((a - 1) ** sp.Rational(3, 2) - (a - 1) * sp.sqrt(a - 1))
+    assert not proved((a - 1) ** sp.Rational(3, 2) - 3 * sp.sqrt(a - 1))
 
 
 # -- exp and the other generators ----------------------------------------------------------
@@ -632,6 +679,8 @@ def test_exponentials_share_one_generator():
     assert not proved(sp.exp(2 * x) - sp.exp(x))
     assert proved(sp.sqrt(sp.exp(x)) - sp.exp(x / 2))
     assert proved(sp.exp(3 * x / 2) - sp.exp(x / 2) ** 3)
+    # the generator of e^x is positive, so u e^x + u = u (e^x + 1) splits under a root
+    assert proved(sp.sqrt(u * sp.exp(x) + u) - sp.sqrt(u) * sp.sqrt(sp.exp(x) + 1))
     out, mapping = P._generic_atoms(sp.exp(2 * x) + sp.exp(x))
     gen = mapping[sp.exp(x)]
     assert gen.is_positive and out == gen**2 + gen and mapping[sp.exp(2 * x)] == gen**2
@@ -662,9 +711,11 @@ def test_generic_atoms_are_replaced_whole_and_keep_known_positivity():
 def test_rational_zero_decides_numerators_and_reduces_modulo_premises():
     """Planted: the numerator taken from the wrong side of the fraction, not expanded, the
     remainder not reduced or compared with the wrong value: (u² − w²)/(u − w) = u + w
-    (rational), u⁴ = w² under the premise u² = w (Groebner), u³ ≠ w under it."""
+    (rational), u⁴ = w² under the premise u² = w (Groebner), u³ ≠ w under it; the
+    symbols of the premises are variables of the basis."""
     assert P._rational_zero((u**2 - w**2) / (u - w) - u - w, []) == (True, 0, "rational")
     assert P._rational_zero(1 / u - 1 / u, []) == (True, 0, "rational")
+    assert P._rational_zero(1 / (u + 1), []) == (False, 1, "rational")  # numerator 1
     zero, rem, how = P._rational_zero((u + 1) / (u - 1) - 1, [])
     assert (zero, how) == (False, "rational") and rem == 2
     assert P._rational_zero(u**4 - w**2, [u**2 - w]) == (True, 0, "groebner")
@@ -673,16 +724,20 @@ def test_rational_zero_decides_numerators_and_reduces_modulo_premises():
     zero, rem, how = P._rational_zero((u**3 - w) / (u + 2), [u**2 - w])
     assert not zero and sp.expand(rem - (u * w - w)) == 0
     assert proved(u**4 - w**2, relations=[u**2 - w])
+    # every symbol of a premise is a variable of the basis, never a coefficient: v (u − 1)
+    # = 0 does not give u = 1 (v = 0), though v (u − 1) = 0 does give v u² = v u
+    v = sp.Symbol("v_mp_rz")
+    assert not proved(u - 1, relations=[v * (u - 1)])
+    assert proved(v * u**2 - v * u, relations=[v * (u - 1)])
     out = decide(u**3 - w, relations=[u**2 - w])
     assert not out.zero and out.methods == ["groebner"] and out.note == "non-zero remainder"
     assert sp.expand(out.residual - (u * w - w)) == 0
 
 
 def test_the_remainder_is_reported_in_the_radical_generators():
-    """Planted: the order of the generators changed so that the radicals are not
-    eliminated first: √u √u − u is 0; the remainder of √(u w) − √u w is reported over the
-    generators with u, w eliminated... the remainder must vanish exactly when the claim
-    holds, whatever it shows."""
+    """Planted: the radical relations dropped from the reduction or the remainder reported
+    as 0: √u √u = u holds; √(u w) = √u w does not (u = 1, w = 4: 2 ≠ 4), and its
+    remainder, over the generators, is reported non-zero."""
     assert proved(sp.sqrt(u) * sp.sqrt(u) - u)
     out = decide(sp.sqrt(u * w) - sp.sqrt(u) * w)
     assert not out.zero and out.methods == ["radicals", "groebner"]
@@ -794,3 +849,19 @@ def test_methods_name_each_stage_used():
     out = decide(GaussE(x, x, sp.Sum(f(k), (k, 1, n + 1)), u) - sp.Sum(f(k), (k, 1, n))
                  - f(n + 1))
     assert out.zero and out.methods[:2] == ["moments", "peel"]
+
+
+def test_the_fallback_time_reaches_the_entries_and_the_induction():
+    """Planted: an entry of a matrix, or a base case of an induction, decided with the
+    default 5 s of simplify when the caller gave none (the engine gives none where the
+    numbers disagree): sin²1 + cos²1 = 1 is beyond the procedures and within simplify's
+    reach; Σ_{k=1}^{n} k = n(n+1)/2 + (sin²1 + cos²1 − 1) holds, its base case needs
+    simplify and its step does not."""
+    trig = sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1
+    assert not proved(sp.Matrix([trig, 0]))
+    assert decide(sp.Matrix([trig, 0]), fallback_seconds=3).zero
+    claim = sp.Sum(k, (k, 1, n)) - n * (n + 1) / 2 + trig
+    out = decide(claim)
+    assert not out.zero and out.note.startswith(f"base case {n} = 1 fails. ")
+    out = decide(claim, fallback_seconds=3)
+    assert out.zero and out.methods[0] == "induction"
