@@ -245,6 +245,30 @@ def test_a_product_of_positive_factors_is_a_positive_generator():
                   - sp.log(u))
 
 
+def test_the_step_gives_a_sign_only_to_products_of_positive_factors():
+    """Planted: the generator S(n) of the step made positive for any product, for a sum
+    of positive terms, or for a product of factors of unproved sign (``> 0`` -> ``>= 0``):
+    ∏ x over real x changes sign with n, and an empty sum is 0; only ∏ u (u > 0) is
+    positive for every n. Read from the hypothesis the step hands to the decision."""
+    def generators(atom):
+        seen = []
+
+        def record(sub, hyps):
+            seen.extend(hyps)
+            return Outcome(True, ["recorded"])
+
+        expr = atom - 1
+        assert P._induction(expr, [atom], {}, record, make_lookup()).zero
+        (hyp,) = seen
+        (S,) = hyp.free_symbols
+        return S
+
+    assert generators(sp.Product(u, (k, 1, n))).is_positive is True
+    assert generators(sp.Product(x, (k, 1, n))).is_positive is None
+    assert generators(sp.Product(x**2, (k, 1, n))).is_positive is None
+    assert generators(sp.Sum(u, (k, 1, n))).is_positive is None
+
+
 @pytest.mark.parametrize("expr, note", [
     (sp.Sum(k, (k, 1, n)) + sp.Sum(k, (k, 1, m)) - n * (n + 1) / 2 - m * (m + 1) / 2,
      "induction needs one symbolic upper limit"),
@@ -490,6 +514,8 @@ def test_log_of_exp_and_of_powers():
     assert refused(sp.log(u ** (sp.I * x)) - sp.I * x * sp.log(u))  # false at x = 2π
     assert P._proved_log(x**2, look) == sp.log(x**2)
     assert proved(sp.log(u**x) - x * sp.log(u))
+    # the base of the power is factored under the same domains: 1 − a > 0 from a in (0, 1)
+    assert proved(sp.log((u * (1 - a)) ** x) - x * sp.log(u) - x * sp.log(1 - a))
     assert proved(sp.log((u + 1) ** sp.Rational(3, 2)) - sp.Rational(3, 2) * sp.log(u + 1))
 
 
