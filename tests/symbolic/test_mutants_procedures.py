@@ -40,9 +40,12 @@ def _fresh_logs(monkeypatch):
 
 
 def decide(expr, **kw) -> Outcome:
-    """is_zero with the procedures alone (no simplify fallback)."""
+    """is_zero with the procedures alone (no simplify fallback); its verdict is a bool
+    (None or a list would read as one, but ``zero`` is typed bool)."""
     kw.setdefault("fallback_seconds", 0)
-    return is_zero(expr, **kw)
+    out = is_zero(expr, **kw)
+    assert isinstance(out.zero, bool) and isinstance(out.methods, list)
+    return out
 
 
 def proved(expr, **kw) -> bool:
@@ -174,6 +177,16 @@ def test_the_simplify_fallback_is_spent_only_when_asked_and_boxed():
     t.start()
     t.join()
     assert seen == [False]  # no box outside the main thread: no unbounded simplify
+
+
+def test_the_default_fallback_is_five_seconds(monkeypatch):
+    """Planted: the default time of the simplify fallback changed (5 s, the time a caller
+    of is_zero gets without asking)."""
+    seen = []
+    real = P._time_box
+    monkeypatch.setattr(P, "_time_box", lambda seconds: seen.append(seconds) or real(seconds))
+    assert is_zero(sp.sin(u) ** 2 + sp.cos(u) ** 2 - 1).zero
+    assert seen == [5.0]
 
 
 def test_the_fallback_gives_up_when_its_time_is_over(monkeypatch):
@@ -819,9 +832,10 @@ def test_domains_given_to_is_zero_decide_the_signs():
 def test_matrices_and_tuples_are_zero_entry_by_entry():
     """Planted: one entry enough, the first bad entry's remainder or note not reported,
     the definitions, premises or induction bases not passed to the entries."""
-    assert proved(sp.Matrix([[0, (u + 1) ** 2 - u**2 - 2 * u - 1], [u - u, 0]]))
+    out = decide(sp.Matrix([[0, (u + 1) ** 2 - u**2 - 2 * u - 1], [u - u, 0]]))
+    assert out.zero is True and out.methods == ["rational"] * 4
     out = decide(sp.Matrix([0, (u + 1) ** 2 - u**2 - 1, u - 2 * w]))
-    assert not out.zero and out.residual == 2 * u and out.note == "non-zero remainder"
+    assert out.zero is False and out.residual == 2 * u and out.note == "non-zero remainder"
     assert out.methods == ["rational", "rational", "rational"]
     assert proved((0, 2 * u - u - u)) and proved([u - u])
     assert not proved((0, u - w)) and not proved([u - w, 0])
@@ -843,7 +857,7 @@ def test_gaussian_expectations_by_the_moment_rule():
     cov = sp.ImmutableMatrix([[u, 0], [0, 1]])
     cubic = MvGaussE(x1**3, sp.Tuple(x1, x2), sp.ImmutableMatrix([0, 0]), cov)
     out = decide(cubic)
-    assert not out.zero and out.methods == ["moments"] and out.residual == cubic
+    assert out.zero is False and out.methods == ["moments"] and out.residual == cubic
     assert out.note == "multivariate moment rule is implemented for degree <= 2"
     square = MvGaussE(x1**2 + x2, sp.Tuple(x1, x2), sp.ImmutableMatrix([0, 0]), cov)
     assert proved(square - u)
