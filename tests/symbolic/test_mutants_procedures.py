@@ -189,6 +189,15 @@ def test_the_default_fallback_is_five_seconds(monkeypatch):
     assert seen == [5.0]
 
 
+def test_a_fallback_of_under_a_second_is_still_spent(monkeypatch):
+    """Planted: ``fallback_seconds > 0`` -> ``> 1``: half a second is a time box too
+    (simplify replaced here by an instant stand-in, so the box cannot expire)."""
+    calls = []
+    monkeypatch.setattr(P.sp, "simplify", lambda e: calls.append(e) or sp.Integer(0))
+    out = decide(sp.sin(u) ** 2 + sp.cos(u) ** 2 - 1, fallback_seconds=0.5)
+    assert out.zero and out.methods[-1] == "simplify" and len(calls) == 1
+
+
 def test_the_fallback_gives_up_when_its_time_is_over(monkeypatch):
     """Planted: the _Timeout not caught (an error instead of 'not shown zero')."""
     def slow(expr, *args, **kwargs):
@@ -905,3 +914,19 @@ def test_the_fallback_time_reaches_the_entries_and_the_induction():
     assert not out.zero and out.note.startswith(f"base case {n} = 1 fails. ")
     out = decide(claim, fallback_seconds=3)
     assert out.zero and out.methods[0] == "induction"
+
+
+def test_the_peeled_decision_keeps_the_domains_and_the_premises():
+    """Planted: the decision after peeling run without the domains or the premises: the
+    sums cancel, and what is left, log(s(1 − s)) − log s − log(1 − s), is 0 only for s in
+    (0, 1); v − f(n+1) is 0 only under the premise v = f(n+1)."""
+    s = sp.Symbol("s_mp_peel", real=True)
+    h = sp.log(s * (1 - s))
+    claim = sp.Sum(h, (k, 1, n + 1)) - sp.Sum(h, (k, 1, n)) - sp.log(s) - sp.log(1 - s)
+    out = decide(claim, domains={s: UNIT_OPEN})
+    assert out.zero and out.methods[0] == "peel"
+    assert not proved(claim)
+    v = sp.Symbol("v_mp_peel")
+    claim = sp.Sum(f(k), (k, 1, n + 1)) - sp.Sum(f(k), (k, 1, n)) - v
+    assert proved(claim, relations=[v - f(n + 1)])
+    assert not proved(claim)
