@@ -697,6 +697,10 @@ def test_radicals_of_numbers_and_rational_powers():
     # a coefficient that only factoring brings out (SymPy keeps √(2u + 2) whole)
     assert proved(sp.sqrt(2 * u + 2) - sp.sqrt(2) * sp.sqrt(u + 1))
     assert not proved(sp.sqrt(2 * u + 2) - 2 * sp.sqrt(u + 1))
+    assert not proved(sp.sqrt(2 * u + 2) - sp.sqrt(u + 1))  # √2 lost on one side
+    three_halves = (2 * u + 2) ** sp.Rational(3, 2)  # = 2√2 (u + 1)^{3/2}
+    assert proved(three_halves - 2 * sp.sqrt(2) * (u + 1) ** sp.Rational(3, 2))
+    assert not proved(three_halves - 3 * sp.sqrt(2) * (u + 1) ** sp.Rational(3, 2))
     assert proved(sp.sqrt(4 * u + 4) - 2 * sp.sqrt(u + 1))
     assert not proved(sp.sqrt(4 * u + 4) - 4 * sp.sqrt(u + 1))
     assert proved((4 * u + 4) ** sp.Rational(3, 2) - 8 * (u + 1) ** sp.Rational(3, 2))
@@ -708,10 +712,12 @@ def test_radicals_of_numbers_and_rational_powers():
 
 def test_whole_radicands_keep_their_power():
     """Planted: the generator of a radicand kept whole raised to p replaced by p times it:
-    (x u)^{3/2} = x u √(x u) for x real (r³ = r · r²), and (a − 1)^{3/2} = (a − 1) √(a − 1)
+    (x y + 1)^{3/2} = (x y + 1) √(x y + 1) for x, y real (r³ = r · r²; written so that
+    SymPy does not merge the powers), and (a − 1)^{3/2} = (a − 1) √(a − 1)
     for the negative a − 1 (one generator for the whole radicand as well)."""
-    assert proved((x * u) ** sp.Rational(3, 2) - x * u * sp.sqrt(x * u))
-    assert not proved((x * u) ** sp.Rational(3, 2) - 3 * sp.sqrt(x * u))
+    r3 = (x * y + 1) ** sp.Rational(3, 2)  # x y + 1 of unknown sign: one generator r
+    assert proved(r3 - x * y * sp.sqrt(x * y + 1) - sp.sqrt(x * y + 1))  # r³ = (xy + 1) r
+    assert not proved(r3 - 3 * sp.sqrt(x * y + 1))
     assert proved((a - 1) ** sp.Rational(3, 2) - (a - 1) * sp.sqrt(a - 1))
     assert not proved((a - 1) ** sp.Rational(3, 2) - 3 * sp.sqrt(a - 1))
 
@@ -930,3 +936,12 @@ def test_the_peeled_decision_keeps_the_domains_and_the_premises():
     claim = sp.Sum(f(k), (k, 1, n + 1)) - sp.Sum(f(k), (k, 1, n)) - v
     assert proved(claim, relations=[v - f(n + 1)])
     assert not proved(claim)
+
+
+def test_exponentials_with_a_float_coefficient_are_their_own_generators():
+    """Planted: exp(c u) with a Float c (``c.is_Rational and c != 1`` -> ``or``) written as
+    the power c of the generator of exp(u), a power that no radical relation reaches:
+    exp(0.5 x) = exp(x/2) is then an error of the polynomial algebra, instead of a
+    remainder reported (the float is not taken for 1/2)."""
+    out = decide(sp.exp(0.5 * x) - sp.exp(x / 2))
+    assert out.zero is False and out.note == "non-zero remainder" and out.residual != 0
