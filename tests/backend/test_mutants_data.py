@@ -19,10 +19,7 @@ from scipy import integrate, special, stats
 from ddpm_theory.backend import likelihood as lik
 from ddpm_theory.backend.data import (
     TwoMoons,
-    gaussian,
     get_dataset,
-    mixture_1d,
-    mixture_2d,
     points,
     ring8,
     standard_gaussian,
@@ -248,3 +245,308 @@ def test_unknown_quantities_are_named() -> None:
         with pytest.raises(NotImplementedError,
                            match=rf"^dataset 'two_moons' has no known {what}\.$"):  # fmt: skip
             call()
+
+
+# -- finite datasets (empirical.py) --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("pts", "match"),
+    [
+        (torch.zeros(3), r"^points must have shape \(N, \*event\) with N >= 1; got \(3,\)\.$"),
+        (torch.zeros(0, 2), r"^points must have shape \(N, \*event\) with N >= 1; got \(0, 2\)\.$"),
+        (torch.tensor([[0.0], [float("inf")]]), r"^points must be finite\.$"),
+        (torch.tensor([[0.0], [-1.125]]), r"^points are not on the 17-level grid of \[-1, 1\]\.$"),
+        (torch.tensor([[0.0], [1.125]]), r"^points are not on the 17-level grid of \[-1, 1\]\.$"),
+    ],
+)  # fmt: skip
+def test_empirical_refuses_bad_points(pts: torch.Tensor, match: str) -> None:
+    """Planted: the ``or`` of the shape check made ``and`` or its N read from
+    ``shape[1]``; the grid range test's ``|`` made ``&`` or its top moved (``levels - 1``
+    -> ``levels + 1``): ±1.125 are grid values (k = -1, 17) outside [-1, 1]; a message
+    replaced by None, its shape by None, or its case changed."""
+    with pytest.raises(ValueError, match=match):
+        EmpiricalDataset(pts, levels=17)
+
+
+POINTS = torch.tensor([[0.0, 1.0], [2.0, -1.0], [-1.5, 0.5], [0.5, 0.5]], dtype=F64)
+
+
+def _bayes(x_t: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E[x0|x_t] and log q(x_t) for the uniform law on POINTS by Bayes' rule, with scipy's
+    multivariate normal densities: q(x_t) = mean_i N(x_t; √ᾱ x_i, (1 − ᾱ) I)."""
+    pts = POINTS.numpy()
+    means, logs = [], []
+    for row, ab in zip(x_t, a):
+        dens = np.array([stats.multivariate_normal.pdf(row, math.sqrt(ab) * p, 1 - ab)
+                         for p in pts]) / len(pts)  # fmt: skip
+        means.append((dens[:, None] * pts).sum(0) / dens.sum())
+        logs.append(math.log(dens.sum()))
+    return np.array(means), np.array(logs)
+
+
+def test_empirical_laws_of_x_t_over_several_chunks() -> None:
+    """Batch of 5 ≠ D = 2, chunks of 2 rows, one ᾱ per row, float32 input. Planted: the
+    batch read from ``shape[1]`` (in ``_check``, for ᾱ's column or the chunk loop), the
+    float64 conversion of x_t dropped, the result's dtype not restored. Expected by
+    Bayes' rule with scipy's densities."""
+    ds = EmpiricalDataset(POINTS, chunk=2)
+    x_t = torch.tensor([[0.4, 0.2], [-1.0, 3.0], [0.0, 0.0], [1.5, -0.5], [-2.0, 1.0]])
+    a = torch.tensor([0.6, 0.1, 0.9, 0.3, 0.5], dtype=F64)
+    want_mean, want_log = _bayes(x_t.double().numpy(), a.numpy())
+    got = ds.posterior_mean_x0(x_t, a)
+    assert got.dtype == torch.float32 and got.shape == (5, 2)
+    np.testing.assert_allclose(got.numpy(), want_mean, rtol=0, atol=4e-7)  # float32 output
+    got64 = ds.posterior_mean_x0(x_t.double(), a)
+    np.testing.assert_allclose(got64.numpy(), want_mean, rtol=0, atol=1e-13)
+    lp = ds.marginal_log_prob(x_t, a)
+    assert lp.dtype == F64
+    np.testing.assert_allclose(lp.numpy(), want_log, rtol=1e-13)
+    # one ᾱ for the whole batch
+    np.testing.assert_allclose(ds.marginal_log_prob(x_t.double(), 0.5).numpy(),
+                               _bayes(x_t.double().numpy(), np.full(5, 0.5))[1], rtol=1e-13)
+
+
+def test_empirical_chunk_size_does_not_change_values() -> None:
+    """Rows are independent: chunks of 1, 2 and the default 256 give the same bits (the
+    reason a changed default chunk is recorded as equivalent)."""
+    x_t = torch.randn(7, 2, generator=torch.Generator().manual_seed(1), dtype=F64)
+    runs = [EmpiricalDataset(POINTS, chunk=c) for c in (1, 2, 256)]
+    means = [ds.posterior_mean_x0(x_t, 0.4) for ds in runs]
+    logs = [ds.marginal_log_prob(x_t, 0.4) for ds in runs]
+    assert all(torch.equal(m, means[0]) for m in means)
+    assert all(torch.equal(v, logs[0]) for v in logs)
+
+
+def test_empirical_shape_error_names_both_shapes() -> None:
+    """Planted: the message replaced by None, or its actual shape."""
+    with pytest.raises(ValueError, match=r"^expected shape \(B, \*\(2,\)\); got \(3, 3\)\.$"):
+        EmpiricalDataset(POINTS).posterior_mean_x0(torch.zeros(3, 3), 0.5)
+
+
+def test_empirical_points_are_stored_in_float64() -> None:
+    """Planted: the float64 conversion of the points dropped (float32 kept)."""
+    pts = torch.tensor([[0.1, 0.2], [0.3, 0.4]], dtype=torch.float32)
+    ds = EmpiricalDataset(pts)
+    assert ds.points.dtype == F64 and torch.equal(ds.points, pts.double())
+
+
+def test_empirical_entropy_counts_repeated_points() -> None:
+    """−Σ p_u log p_u over the distinct points (two copies of one point: p = ½, ¼, ¼).
+    Planted: the error bound 0 of an exact count changed (1.0, None), the method's words
+    replaced or their case changed."""
+    pts = torch.tensor([[0.0, 1.0], [0.0, 1.0], [2.0, 0.0], [1.0, 1.0]])
+    want = -(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25))
+    ent = EmpiricalDataset(pts).entropy()
+    assert ent == Entropy(pytest.approx(want, rel=1e-15), 0.0,
+                          "exact count over distinct points", "shannon")  # fmt: skip
+
+
+# -- Gaussian mixtures (mixture.py) ---------------------------------------------------------
+def _numpy_gh_entropy(ds: GaussianMixture, n: int) -> float:
+    """−Σ_k w_k E_{N(m_k, S_k)}[log p] by a tensor Gauss–Hermite rule of n nodes per
+    dimension, written with numpy's Cholesky and scipy's log-densities (an independent
+    implementation of the rule the docstring states)."""
+    w, m, S = ds.weights.numpy(), ds.means.numpy(), ds.covs.numpy()
+    z1, w1 = hermegauss(n)
+    w1 = w1 / math.sqrt(2 * math.pi)
+    d = m.shape[1]
+    z = np.stack(np.meshgrid(*[z1] * d, indexing="ij"), -1).reshape(-1, d)
+    wz = np.prod(np.stack(np.meshgrid(*[w1] * d, indexing="ij"), -1).reshape(-1, d), 1)
+    total = 0.0
+    for k in range(len(w)):
+        x = m[k] + z @ np.linalg.cholesky(S[k]).T
+        logs = [math.log(w[j]) + stats.multivariate_normal.logpdf(x, m[j], S[j])
+                for j in range(len(w))]  # fmt: skip
+        total -= w[k] * float((wz * special.logsumexp(np.stack(logs), axis=0)).sum())
+    return total
+
+
+GH_METHOD = "per-component tensor Gauss-Hermite, 96 nodes per dimension; error |Q48 - Q96|"
+
+
+@pytest.mark.parametrize("name", ["mixture_1d", "mixture_2d"])
+def test_mixture_entropy_is_q96_with_error_q48_minus_q96(name: str) -> None:
+    """The documented rule: the value is the 96-node rule, the error |Q48 − Q96|, against
+    numpy/scipy. Planted: the node counts changed (48 -> 49, 96 -> 97), the error
+    ``|fine + coarse|``, the N(0, 1) weights ``· √(2π)`` or ``/ √(2/π)``, the sum's sign,
+    start or product slipped, the grids built without their ``ij`` pairing of nodes and
+    weights, the nodes mapped by ``m − L z``, an argument of the record dropped."""
+    ds = get_dataset(name)
+    fine, coarse = _numpy_gh_entropy(ds, 96), _numpy_gh_entropy(ds, 48)
+    ent = ds.entropy()
+    assert ent.method == GH_METHOD and ent.kind == "differential" and ent.units == "nats"
+    assert abs(ent.value - fine) <= 1e-12 * abs(fine)
+    assert abs(ent.abs_error - abs(fine - coarse)) <= 1e-12 * abs(fine)
+    assert ent.abs_error > 1e-9  # large enough that the 49-node rule is told apart
+
+
+def test_mixture_1d_entropy_is_within_its_stated_error() -> None:
+    """−∫ p log p by scipy's adaptive quadrature: the reported error covers the truth."""
+    ds = get_dataset("mixture_1d")
+
+    def p(u: float) -> float:
+        return sum(w * stats.norm.pdf(u, m, s) for w, m, s in zip((0.3, 0.7), (-1.5, 1.0),
+                                                                  (0.4, 0.6)))  # fmt: skip
+
+    want, err = integrate.quad(lambda u: -p(u) * math.log(p(u)) if p(u) > 0 else 0.0, -15, 15,
+                               points=[-1.5, 1.0], epsabs=1e-14, limit=200)  # fmt: skip
+    ent = ds.entropy()
+    assert abs(ent.value - want) <= ent.abs_error + err
+
+
+def test_entropy_dispatch_by_components_and_dimension(monkeypatch: pytest.MonkeyPatch) -> None:
+    """K = 1: the closed form ½ log det(2πeS) with error 0; K > 1 and d <= 3: the
+    quadrature (stubbed here, since 96³ nodes take seconds; the stub returns its node
+    count); d = 4: refused by name. Planted: ``K == 1`` -> ``!= 1`` / ``== 2``, ``d > 3`` ->
+    ``>= 3`` / ``> 4``, the closed form's error 0 changed, its method's words replaced or
+    their case changed, the refusal's words replaced or their case changed."""
+    S = np.array([[2.0, 0.3], [0.3, 0.5]])
+    one = GaussianMixture([1.0], [[0.0, 1.0]], [S])
+    want = 0.5 * math.log(np.linalg.det(2 * math.pi * math.e * S))
+    assert one.entropy() == Entropy(pytest.approx(want, rel=1e-14), 0.0,
+                                    "closed form ½ log det(2πeS)")  # fmt: skip
+    monkeypatch.setattr(GaussianMixture, "_gauss_hermite_entropy", lambda self, n: float(n))
+    eye3, eye4 = np.eye(3), np.eye(4)
+    three = GaussianMixture([0.5, 0.5], np.zeros((2, 3)), [eye3, 2 * eye3])
+    assert three.has_entropy and three.entropy() == Entropy(96.0, 48.0, GH_METHOD)
+    four = GaussianMixture([0.5, 0.5], np.zeros((2, 4)), [eye4, 2 * eye4])
+    assert not four.has_entropy
+    with pytest.raises(NotImplementedError, match=(
+            r"^dataset 'gaussian_mixture' has no known entropy \(quadrature is offered for "
+            r"d <= 3 only\)\.$")):  # fmt: skip
+        four.entropy()
+
+
+def test_mixture_sampling_is_mean_plus_cholesky_times_normal() -> None:
+    """x = m_k + L_k z, k ~ Categorical(w), z ~ N(0, I), from the same draws (component,
+    then normal), L_k by numpy's Cholesky. Planted: ``m_k + L z`` -> ``m_k − L z``."""
+    ds = get_dataset("mixture_2d")
+    got = ds.sample(300, torch.Generator().manual_seed(4), dtype=F64).numpy()
+    g = torch.Generator().manual_seed(4)
+    k = torch.multinomial(ds.weights, 300, replacement=True, generator=g).numpy()
+    z = torch.randn(300, 2, generator=g, dtype=F64).numpy()
+    L = np.linalg.cholesky(ds.covs.numpy())
+    want = ds.means.numpy()[k] + np.einsum("nij,nj->ni", L[k], z)
+    np.testing.assert_allclose(got, want, rtol=0, atol=8 * EPS)
+
+
+def test_mixture_laws_of_x_t_with_one_alpha_bar_per_row() -> None:
+    """Batch of 3 ≠ d = 1, one ᾱ per row, float32 input; x_t | k ~ N(√ᾱ m_k, ᾱ s_k² + 1 − ᾱ)
+    by scipy. Planted: the batch of ᾱ's column read from ``shape[1]``, the dtype of the
+    posterior mean not restored."""
+    ds = get_dataset("mixture_1d")
+    x_t = torch.tensor([[-1.0], [0.3], [2.0]])
+    a = np.array([0.2, 0.5, 0.9])
+    w, m, s2 = np.array([0.3, 0.7]), np.array([-1.5, 1.0]), np.array([0.16, 0.36])
+    x = x_t.double().numpy()
+    var = a[:, None] * s2 + 1 - a[:, None]
+    joint = w * stats.norm.pdf(x, np.sqrt(a)[:, None] * m, np.sqrt(var))
+    cond = m + np.sqrt(a)[:, None] * s2 / var * (x - np.sqrt(a)[:, None] * m)
+    want_mean = (joint * cond).sum(1) / joint.sum(1)
+    lp = ds.marginal_log_prob(x_t, torch.as_tensor(a))
+    assert lp.dtype == F64
+    np.testing.assert_allclose(lp.numpy(), np.log(joint.sum(1)), rtol=1e-13)
+    got = ds.posterior_mean_x0(x_t, torch.as_tensor(a))
+    assert got.dtype == torch.float32 and got.shape == (3, 1)
+    np.testing.assert_allclose(got.numpy()[:, 0], want_mean, rtol=1e-6)
+
+
+# -- decoder likelihoods (likelihood.py) ----------------------------------------------------
+def _decoder(x: list[float], mean: list[float], log_scale: list[float], **kw: object):
+    return lik.discretized_gaussian_log_likelihood(
+        torch.tensor(x, dtype=F64), mean=torch.tensor(mean, dtype=F64),
+        log_scale=torch.tensor(log_scale, dtype=F64), **kw)  # type: ignore[arg-type]
+
+
+def test_edge_bins_far_from_the_mean_have_finite_exact_gradients() -> None:
+    """Data at the edges ±1, the decoder 700 σ away (mean ∓3, log σ = −6): log P is the
+    Gaussian tail log Φ(−a) (scipy's logsf), and its gradients are the inverse Mills
+    ratio φ(a)/(σ(1 − Φ(a))) (mean) and a φ(a)/(1 − Φ(a)) (log σ). Planted: the safe
+    input of the interior branch at the edges ``b − 1`` -> ``b + 1`` (an empty "bin"
+    whose NaN reaches the gradients)."""
+    mean = torch.tensor([-3.0, 3.0], dtype=F64, requires_grad=True)
+    log_scale = torch.full((2,), -6.0, dtype=F64, requires_grad=True)
+    ll = lik.discretized_gaussian_log_likelihood(
+        torch.tensor([1.0, -1.0], dtype=F64), mean=mean, log_scale=log_scale, levels=17)
+    ll.sum().backward()
+    sigma, a = math.exp(-6.0), (1.0 - 1 / 16 + 3.0) / math.exp(-6.0)
+    mills = math.exp(stats.norm.logpdf(a) - stats.norm.logsf(a))
+    np.testing.assert_allclose(ll.detach().numpy(), stats.norm.logsf(a), rtol=1e-12)
+    assert mean.grad is not None and log_scale.grad is not None
+    np.testing.assert_allclose(mean.grad.numpy(), [mills / sigma, -mills / sigma], rtol=1e-9)
+    np.testing.assert_allclose(log_scale.grad.numpy(), [a * mills] * 2, rtol=1e-9)
+
+
+def test_log1mexp_is_accurate_on_both_sides_of_minus_log_2() -> None:
+    """log(1 − e^d) against mpmath at 40 digits, to 4 ulp. Planted: the switch ``d > −log 2``
+    -> ``d > +log 2`` (log1p(−e^d) everywhere: near d = 0 it loses all but ~6 digits,
+    Mächler 2012)."""
+    d = np.array([-1e-12, -1e-6, -0.01, -0.5, -math.log(2), -0.9, -3.0, -40.0])
+    got = lik._log1mexp(torch.tensor(d, dtype=F64)).numpy()
+    with mpmath.workdps(40):
+        want = np.array([float(mpmath.log(1 - mpmath.exp(mpmath.mpf(v)))) for v in d])
+    np.testing.assert_allclose(got, want, rtol=4 * EPS)
+
+
+@pytest.mark.parametrize(("levels", "shown"), [(17.0, "17.0"), (True, "True"), (1, "1")])
+def test_levels_must_be_an_integer_of_at_least_two(levels: object, shown: str) -> None:
+    """Planted: the ``or`` of the check made ``and`` (a float number of levels let
+    through)."""
+    with pytest.raises(ValueError, match=(r"^levels \(number of grid values\) must be an "
+                                          rf"integer >= 2; got {shown}\.$")):  # fmt: skip
+        lik.bin_centers(levels)  # type: ignore[arg-type]
+
+
+def test_bin_centers_take_the_dtype_asked_for() -> None:
+    """Planted: the requested dtype dropped (``.to(None)``: float64 returned)."""
+    c = lik.bin_centers(5, dtype=torch.float32)
+    assert c.dtype == torch.float32 and c.tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def test_decoder_default_is_the_256_level_grid() -> None:
+    """Planted: the default ``levels = 256`` changed (data on the 8-bit grid refused)."""
+    x = lik.bin_centers(256)[[0, 100, 255]]
+    kw = {"mean": torch.zeros(3, dtype=F64), "log_scale": torch.full((3,), -1.0, dtype=F64)}
+    assert torch.equal(lik.discretized_gaussian_log_likelihood(x, **kw),
+                       lik.discretized_gaussian_log_likelihood(x, levels=256, **kw))
+
+
+def _page_bins(x: np.ndarray, mean: float, sigma: float, levels: int, floor: float) -> np.ndarray:
+    """log P(bin) with Page's tanh approximation of Φ, in numpy: edge bins open, each
+    probability floored at ``floor`` (0: no floor)."""
+    def cdf(u: np.ndarray) -> np.ndarray:
+        return 0.5 * (1 + np.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u**3)))
+
+    h = 1 / (levels - 1)
+    hi = np.where(x >= 1, 1.0, cdf((x + h - mean) / sigma))
+    lo = np.where(x <= -1, 0.0, cdf((x - h - mean) / sigma))
+    with np.errstate(divide="ignore"):
+        return np.log(np.maximum(hi - lo, floor))
+
+
+@pytest.mark.parametrize(("approx", "floor"), [("tanh", 0.0), ("tanh_clamped", 1e-12)])
+def test_tanh_paths_follow_page_and_the_released_floor(approx: str, floor: float) -> None:
+    """Both approximate paths against numpy, on bins from the edges to 40 σ away (where
+    the tanh CDF difference is 0: −∞ unclamped, log 1e-12 clamped). Planted: either name
+    in the test of the approximate branch garbled or its case changed (the exact path
+    taken), the clamp's test inverted or its name garbled, the clamp's floor dropped,
+    the list of probabilities replaced by None."""
+    x = lik.bin_centers(17).numpy()
+    mean, sigma = 0.3, 0.05
+    got = _decoder(list(x), [mean] * 17, [math.log(sigma)] * 17, levels=17, approx_cdf=approx)
+    want = _page_bins(x, mean, sigma, 17, floor)
+    assert (np.isinf(want).any()) == (floor == 0.0)
+    assert floor == 0.0 or (want == math.log(1e-12)).sum() >= 2
+    assert np.array_equal(np.isinf(got.numpy()), np.isinf(want))
+    assert np.array_equal(got.numpy() == math.log(1e-12), want == math.log(1e-12))
+    # each bin is a difference of two tanh CDF values <= 1: a few eps absolute
+    np.testing.assert_allclose(got.exp().numpy(), np.exp(want), rtol=1e-12, atol=8 * EPS)
+
+
+def test_grid_check_refuses_points_beyond_the_edges_and_says_what_to_do() -> None:
+    """−1 − 2/16 is a 17-level grid value outside [−1, 1]. Planted: the lower limit moved
+    (``−1 − half`` -> ``−2 − half``), the advice's words' case changed."""
+    with pytest.raises(ValueError, match=(
+            r"^x is not on the 17-level grid of \[-1, 1\] \(max distance 0 bins\); the "
+            r"discretized decoder needs discrete data: use decoder 'gaussian' or the right "
+            r"number of levels\.$")):  # fmt: skip
+        _decoder([0.0, -1.125], [0.0, 0.0], [0.0, 0.0], levels=17)
