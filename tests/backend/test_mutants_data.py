@@ -550,3 +550,20 @@ def test_grid_check_refuses_points_beyond_the_edges_and_says_what_to_do() -> Non
             r"discretized decoder needs discrete data: use decoder 'gaussian' or the right "
             r"number of levels\.$")):  # fmt: skip
         _decoder([0.0, -1.125], [0.0, 0.0], [0.0, 0.0], levels=17)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_laws_of_x_t_evaluate_on_the_cpu_and_answer_on_the_inputs_device() -> None:
+    """Datasets keep their parameters on the CPU in float64 and return results on the
+    device of x_t (the only way to tell these moves apart; see
+    mutation/equivalent/backend.data.toml). Planted: the CPU move of the stored points or
+    of x_t dropped, the result not moved back to x_t's device."""
+    emp = EmpiricalDataset(POINTS.cuda())
+    assert emp.points.device.type == "cpu"
+    x = torch.tensor([[0.4, 0.2], [-1.0, 3.0], [0.0, 0.0]], device="cuda")
+    for ds in (emp, get_dataset("mixture_2d")):
+        mean, log_q = ds.posterior_mean_x0(x, 0.5), ds.marginal_log_prob(x, 0.5)
+        assert mean.device == x.device and mean.dtype == torch.float32
+        assert log_q.device == x.device
+        assert torch.equal(mean.cpu(), ds.posterior_mean_x0(x.cpu(), 0.5))
+        assert torch.equal(log_q.cpu(), ds.marginal_log_prob(x.cpu(), 0.5))
