@@ -416,6 +416,76 @@ def test_entropy_dispatch_by_components_and_dimension(monkeypatch: pytest.Monkey
         four.entropy()
 
 
+@pytest.mark.parametrize(
+    ("weights", "means", "covs", "match"),
+    [
+        ([0.5, 0.25, 0.25], [[0.0], [1.0]], [[[1.0]], [[1.0]]],
+         r"^need weights \(K,\), means \(K, d\), covs \(K, d, d\); got \(3,\), \(2, 1\), "
+         r"\(2, 1, 1\)\.$"),
+        ([0.5, 0.5], [[0.0], [1.0]], [[[1.0]]],
+         r"^need weights \(K,\), means \(K, d\), covs \(K, d, d\); got \(2,\), \(2, 1\), "
+         r"\(1, 1, 1\)\.$"),
+        ([0.5, 0.5], [0.0, 1.0], [[[1.0]], [[1.0]]],
+         r"^need weights \(K,\), means \(K, d\), covs \(K, d, d\); got \(2,\), \(2,\), "
+         r"\(2, 1, 1\)\.$"),
+        ([0.0, 1.0], [[0.0], [1.0]], [[[1.0]], [[1.0]]],
+         r"^mixture weights must be positive and sum to 1; got \[0\.0, 1\.0\]\.$"),
+        ([-0.5, 1.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]],
+         r"^mixture weights must be positive and sum to 1; got \[-0\.5, 1\.5\]\.$"),
+        ([1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.5 + 1e-12, 1.0]]],
+         r"^component covariances must be exactly symmetric\.$"),
+        ([1.0], [[0.0, 0.0]], [[[1.0, 0.5], [0.9, 1.0]]],
+         r"^component covariances must be exactly symmetric\.$"),
+        ([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[-1.0]]],
+         r"^covariance of component 1 is not positive definite\.$"),
+    ],
+)  # fmt: skip
+def test_mixture_refuses_bad_parameters_by_name(weights, means, covs, match: str) -> None:
+    """Planted: an ``or`` of the shape check made ``and`` (a wrong weights or covs shape, or
+    1-D means, let through), a shape in the message replaced by None, ``w <= 0`` -> ``w < 0``
+    (a zero weight let through), the weight test replaced by None, the symmetry test's
+    tolerances loosened (rtol or atol dropped to allclose's defaults, or set to 1) or its
+    transpose removed, the offending component's index replaced by None, a message
+    replaced by None or its case changed."""
+    with pytest.raises(ValueError, match=match):
+        GaussianMixture(weights, means, covs)
+
+
+def test_mixture_works_in_float64_whatever_it_is_given() -> None:
+    """Integer and float32 parameters are stored as float64 and the weights renormalised
+    exactly (w / Σw: 1 + 5e-13 is within the 1e-12 tolerance). Planted: the float64
+    conversion of weights, means or covariances dropped, ``w / w.sum()`` -> ``w * w.sum()``.
+    Log-densities against scipy."""
+    w = np.array([0.25, 0.75 + 5e-13])
+    ds = GaussianMixture(w, np.array([[0, 1], [2, -1]]),
+                         np.array([[[2, 1], [1, 2]], [[1, 0], [0, 3]]], dtype=np.float32))
+    assert ds.weights.dtype == ds.means.dtype == ds.covs.dtype == F64
+    np.testing.assert_array_equal(ds.weights.numpy(), w / w.sum())
+    x = np.array([[0.3, -0.2], [1.0, 2.0]])
+    want = special.logsumexp(np.stack([
+        np.log(w[0] / w.sum()) + stats.multivariate_normal.logpdf(x, [0, 1], [[2, 1], [1, 2]]),
+        np.log(w[1] / w.sum()) + stats.multivariate_normal.logpdf(x, [2, -1], [[1, 0], [0, 3]]),
+    ]), axis=0)
+    np.testing.assert_allclose(ds.log_prob(torch.as_tensor(x)).numpy(), want, rtol=1e-14)
+
+
+def test_mixture_without_a_name_records_its_parameters() -> None:
+    """Planted: the default name "gaussian_mixture" garbled or its case changed, the
+    recorded parameters' keys garbled, the default record replaced by ``dict(args)`` of
+    None."""
+    ds = GaussianMixture([0.5, 0.5], [[0.0], [1.0]], [[[1.0]], [[2.0]]])
+    assert ds.config() == {"name": "gaussian_mixture", "args": {
+        "weights": [0.5, 0.5], "means": [[0.0], [1.0]], "covs": [[[1.0]], [[2.0]]]}}
+    again = GaussianMixture(**ds.config()["args"])
+    assert torch.equal(again.covs, ds.covs) and torch.equal(again.means, ds.means)
+
+
+def test_mixture_shape_error_names_both_shapes() -> None:
+    """Planted: the message replaced by None, or its actual shape."""
+    with pytest.raises(ValueError, match=r"^expected shape \(B, 2\); got \(3, 3\)\.$"):
+        get_dataset("mixture_2d").log_prob(torch.zeros(3, 3))
+
+
 def test_mixture_sampling_is_mean_plus_cholesky_times_normal() -> None:
     """x = m_k + L_k z, k ~ Categorical(w), z ~ N(0, I), from the same draws (component,
     then normal), L_k by numpy's Cholesky. Planted: ``m_k + L z`` -> ``m_k − L z``."""
@@ -561,7 +631,9 @@ def test_laws_of_x_t_evaluate_on_the_cpu_and_answer_on_the_inputs_device() -> No
     emp = EmpiricalDataset(POINTS.cuda())
     assert emp.points.device.type == "cpu"
     x = torch.tensor([[0.4, 0.2], [-1.0, 3.0], [0.0, 0.0]], device="cuda")
-    for ds in (emp, get_dataset("mixture_2d")):
+    gm = get_dataset("mixture_2d")
+    assert gm.log_prob(x).device == x.device
+    for ds in (emp, gm):
         mean, log_q = ds.posterior_mean_x0(x, 0.5), ds.marginal_log_prob(x, 0.5)
         assert mean.device == x.device and mean.dtype == torch.float32
         assert log_q.device == x.device
