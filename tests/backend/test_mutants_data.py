@@ -20,6 +20,7 @@ from ddpm_theory.backend import likelihood as lik
 from ddpm_theory.backend.data import (
     TwoMoons,
     get_dataset,
+    mixture_1d,
     points,
     ring8,
     standard_gaussian,
@@ -117,6 +118,18 @@ def test_two_moons_is_the_make_moons_construction() -> None:
     want = np.where(u[:, None] == 0, outer, inner) - [0.5, 0.25] + noise * eps
     assert 0 < u.sum() < n
     np.testing.assert_allclose(got, want, rtol=0, atol=8 * EPS)
+
+
+def test_mixture_1d_is_the_stated_law() -> None:
+    """Σ w_k N(m_k, s_k²) against scipy's normal densities, for the default and for given
+    parameters. Planted: the variances s² written ``s * 2`` or ``s**3``."""
+    x = np.array([-2.0, -0.3, 0.0, 1.1, 2.5])
+    for ds, (w, m, sd) in [(get_dataset("mixture_1d"), ((0.3, 0.7), (-1.5, 1.0), (0.4, 0.6))),
+                           (mixture_1d((0.6, 0.4), (0.5, -1.0), (1.5, 0.25)),
+                            ((0.6, 0.4), (0.5, -1.0), (1.5, 0.25)))]:  # fmt: skip
+        want = np.log(sum(wk * stats.norm.pdf(x, mk, sk) for wk, mk, sk in zip(w, m, sd)))
+        got = ds.log_prob(torch.as_tensor(x[:, None])).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-14)
 
 
 def test_points_keeps_its_levels() -> None:
