@@ -135,8 +135,8 @@ def test_mixture_refuses_bad_parameters_by_name(weights, means, covs, match: str
 def test_mixture_works_in_float64_whatever_it_is_given() -> None:
     """Integer and float32 parameters are stored as float64 and the weights renormalised
     exactly (w / Σw: 1 + 5e-13 is within the 1e-12 tolerance). Planted: the float64
-    conversion of weights, means or covariances dropped, ``w / w.sum()`` -> ``w * w.sum()``.
-    Log-densities against scipy."""
+    conversion of weights (integer or float32 weights kept), means or covariances
+    dropped, ``w / w.sum()`` -> ``w * w.sum()``. Log-densities against scipy."""
     w = np.array([0.25, 0.75 + 5e-13])
     ds = GaussianMixture(w, np.array([[0, 1], [2, -1]]),
                          np.array([[[2, 1], [1, 2]], [[1, 0], [0, 3]]], dtype=np.float32))
@@ -148,6 +148,10 @@ def test_mixture_works_in_float64_whatever_it_is_given() -> None:
         np.log(w[1] / w.sum()) + stats.multivariate_normal.logpdf(x, [2, -1], [[1, 0], [0, 3]]),
     ]), axis=0)
     np.testing.assert_allclose(ds.log_prob(torch.as_tensor(x)).numpy(), want, rtol=1e-14)
+    for weights in (np.array([1]), np.array([0.25, 0.75], dtype=np.float32)):
+        k = len(weights)
+        one = GaussianMixture(weights, np.zeros((k, 1)), np.ones((k, 1, 1)))
+        assert one.weights.dtype == F64 and one.weights.tolist() == weights.tolist()
 
 
 def test_mixture_without_a_name_records_its_parameters() -> None:
