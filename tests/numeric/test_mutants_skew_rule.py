@@ -78,3 +78,23 @@ def test_constant_summands_have_zero_skewness_and_nonfinite_ones_are_refused() -
     assert sample_skewness(np.full(7, 2.5)) == 0.0
     with pytest.raises(FloatingPointError, match="summands must be finite"):
         sample_mean(np.array([1.0, math.inf, 2.0]))
+
+
+def test_ks_power_bound_evaluates_the_cdfs_at_float64_points() -> None:
+    """Planted: the float64 conversion of the grid dropped: a float32 grid was passed on to
+    the CDFs, which (as scipy.special.ndtr does) may then compute in float32."""
+    from scipy import special
+
+    from ddpm_theory.numeric.acceptance import ks_power_lower_bound
+
+    seen: list[np.dtype] = []
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        seen.append(x.dtype)
+        return special.ndtr(x)
+
+    grid = np.linspace(-1.0, 1.0, 9, dtype=np.float32)
+    got = ks_power_lower_bound(500, lambda x: special.ndtr(x - 0.3), cdf, grid)
+    want = ks_power_lower_bound(500, lambda x: special.ndtr(x - 0.3), special.ndtr,
+                                grid.astype(np.float64))  # fmt: skip
+    assert seen == [np.float64] and got == pytest.approx(want, rel=1e-15)
