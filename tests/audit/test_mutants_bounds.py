@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -193,33 +194,39 @@ def test_gaussian_posterior_trace_is_the_trace_of_the_conditional_covariance() -
     assert bounds.gaussian_posterior_trace(S, np.array(0.5)).shape == ()
 
 
-@pytest.mark.parametrize("variance", ["beta", "beta_released", "beta_tilde"])
-def test_gaussian_bayes_terms_by_conditioning(variance: str) -> None:
-    """Planted: coef1 = β_t√ᾱ_{t−1}/(1 − ᾱ_t) with a wrong index or power, a factor 2,
-    ½ or 2π changed, tr Cov(x_0|x_1) or σ_1² taken at the wrong t, ‖m‖² or tr S dropped
-    from the prior, or the total missing a part. Each term is written out here:
-    E[L_T] = ½(ᾱ_T(tr S + ‖m‖²) − Dᾱ_T − D log(1 − ᾱ_T)); E[L_{t−1}] =
+def _bayes_terms_by_hand(m: np.ndarray, S: np.ndarray, variance: str) -> dict[str, Any]:
+    """E[L_T] = ½(ᾱ_T(tr S + ‖m‖²) − Dᾱ_T − D log(1 − ᾱ_T)); E[L_{t−1}] =
     coef1_t² tr Cov(x_0|x_t)/(2σ_t²) + (D/2)(r − 1 − log r), r = β̃_t/σ_t²; E[L_0] =
-    tr Cov(x_0|x_1)/(2σ_1²) + (D/2) log(2πσ_1²) (Ho et al. 2020, Eqs. 5, 7, 8)."""
-    s = Schedule.from_betas(BETAS)
+    tr Cov(x_0|x_1)/(2σ_1²) + (D/2) log(2πσ_1²) (Ho et al. 2020, Eqs. 5, 7, 8), for the
+    schedule BETAS."""
     ab, abp = _cum(BETAS)
     b, bt, sig = np.array(BETAS), _beta_tilde(BETAS), _sigma2(BETAS, variance)
-    D = 2
-    trS = np.trace(COV) + MEAN @ MEAN
-    prior = 0.5 * (ab[-1] * trS - D * ab[-1] - D * math.log(1.0 - ab[-1]))
+    D = len(m)
+    prior = 0.5 * (ab[-1] * (np.trace(S) + m @ m) - D * ab[-1] - D * math.log(1.0 - ab[-1]))
     trans = []
     for i in range(1, len(BETAS)):
         coef1 = b[i] * math.sqrt(abp[i]) / (1.0 - ab[i])
         r = bt[i] / sig[i]
-        trans.append(coef1**2 * np.trace(_post_cov(COV, ab[i])) / (2 * sig[i])
+        trans.append(coef1**2 * np.trace(_post_cov(S, ab[i])) / (2 * sig[i])
                      + D / 2 * (r - 1 - math.log(r)))
-    dec = np.trace(_post_cov(COV, ab[0])) / (2 * sig[0]) + D / 2 * math.log(2 * math.pi * sig[0])
-    got = bounds.gaussian_bayes_terms(s, MEAN.reshape(1, 2), COV, variance)
-    assert set(got) == {"prior", "transitions", "decoder", "total"}
-    assert got["prior"] == pytest.approx(prior, rel=1e-12)
-    np.testing.assert_allclose(got["transitions"], trans, rtol=1e-12)
-    assert got["decoder"] == pytest.approx(dec, rel=1e-12)
-    assert got["total"] == pytest.approx(prior + sum(trans) + dec, rel=1e-12)
+    dec = np.trace(_post_cov(S, ab[0])) / (2 * sig[0]) + D / 2 * math.log(2 * math.pi * sig[0])
+    return {"prior": prior, "transitions": trans, "decoder": dec,
+            "total": prior + sum(trans) + dec}
+
+
+@pytest.mark.parametrize("variance", ["beta", "beta_released", "beta_tilde"])
+def test_gaussian_bayes_terms_by_conditioning(variance: str) -> None:
+    """Planted: coef1 = β_t√ᾱ_{t−1}/(1 − ᾱ_t) with a wrong index or power, a factor 2,
+    ½ or 2π changed, tr Cov(x_0|x_1) or σ_1² taken at the wrong t, ‖m‖² or tr S dropped
+    from the prior, a key renamed, or the total missing a part; each term written out in
+    :func:`_bayes_terms_by_hand`."""
+    want = _bayes_terms_by_hand(MEAN, COV, variance)
+    got = bounds.gaussian_bayes_terms(Schedule.from_betas(BETAS), MEAN.reshape(1, 2), COV,
+                                      variance)
+    assert set(got) == set(want)
+    for key in ("prior", "decoder", "total"):
+        assert got[key] == pytest.approx(want[key], rel=1e-12)
+    np.testing.assert_allclose(got["transitions"], want["transitions"], rtol=1e-12)
 
 
 # -- bayes_optimal_model -------------------------------------------------------------------
@@ -245,17 +252,22 @@ def _gaussian_targets(s: Schedule, x: np.ndarray, t: np.ndarray) -> dict[str, np
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_bayes_optimal_model_predicts_each_target(param: str, dtype: torch.dtype) -> None:
     """Planted: ᾱ taken at t instead of t − 1 (paper t is 1-based), a branch swapped (x0,
-    eps, v, mean), or the output left in float64 for float32 input."""
+    eps, v, mean), the output left in float64 for float32 input, or float32 input not
+    promoted to float64 first (the float32 result must be the float64 one, rounded once)."""
     s = Schedule.from_betas(BETAS)
     data = GaussianMixture([1.0], [MEAN], [COV])
     model = bounds.bayes_optimal_model(data, s, param)
     x = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8], [0.0, 2.0]])
     t = np.array([1, 2, 4, 5])
-    got = model(torch.tensor(x, dtype=dtype), torch.tensor(t))
+    x_t = torch.tensor(x, dtype=dtype)
+    got = model(x_t, torch.tensor(t))
     assert got.dtype == dtype
-    tol = 1e-12 if dtype == torch.float64 else 1e-6
-    np.testing.assert_allclose(got.double().numpy(), _gaussian_targets(s, x, t)[param],
-                               rtol=tol, atol=tol)
+    # computed in float64 from the given inputs, rounded once to the input's dtype
+    want = _gaussian_targets(s, x_t.double().numpy(), t)[param]
+    if dtype == torch.float64:
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-14)
+    else:
+        np.testing.assert_allclose(got.numpy(), want.astype(np.float32), rtol=2.0**-23, atol=0)
 
 
 def test_bayes_optimal_model_defaults_to_eps() -> None:
@@ -373,3 +385,53 @@ def test_gauss_hermite_cap_is_4096_model_calls() -> None:
             r"^quadrature over D = 13 dimensions with 2 nodes each needs 2\^13 model calls "
             r"per term \(cap 4096\); use mode='monte_carlo'\.$")):
         gauss_hermite_noise(2, (13,))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_bayes_optimal_model_answers_on_the_input_device() -> None:
+    """Planted: ``.to(x.device)`` of E[x_0|x_t] dropped (the dataset computes on the CPU):
+    on a GPU the model must return its prediction on the input's device, equal to the
+    CPU one."""
+    s = Schedule.from_betas(BETAS)
+    model = bounds.bayes_optimal_model(GaussianMixture([1.0], [MEAN], [COV]), s, "v")
+    x, t = torch.tensor([[0.5, -1.0], [1.5, 0.2]]), torch.tensor([2, 5])
+    got = model(x.cuda(), t.cuda())
+    assert got.device.type == "cuda"
+    torch.testing.assert_close(got.cpu(), model(x, t), rtol=1e-6, atol=1e-7)
+
+
+def test_float32_input_is_computed_in_float64() -> None:
+    """Planted: ``dtype=np.float64`` dropped where an argument is read (x_minus_log1p's u,
+    prior_kl_closed_form's ‖x_0‖², gaussian_posterior_trace's S and ᾱ, gaussian_bayes_terms'
+    m and S): float32 input would then be computed in float32 (24 bits), off by ~1e-8
+    relative. Every function here is float64 numpy: the value for float32 input is that for
+    the same numbers in float64."""
+    u32 = np.array([-0.3, 0.1, 0.45, 2.0], dtype=np.float32)
+    with mpmath.workdps(50):
+        want = [float(mpmath.mpf(float(u)) - mpmath.log1p(mpmath.mpf(float(u)))) for u in u32]
+    np.testing.assert_allclose(bounds.x_minus_log1p(u32), want, rtol=1e-14)
+    x32 = np.array([1.1, 7.3], dtype=np.float32)
+    want = [_prior_mp([0.3, 0.3], float(x), 2) for x in x32]
+    got = bounds.prior_kl_closed_form(x32, 2, Schedule.from_betas([0.3, 0.3]))
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    S32, a32 = COV.astype(np.float32), np.array([0.1, 0.03], dtype=np.float32)
+    S64, a64 = S32.astype(np.float64), a32.astype(np.float64)
+    want = [np.trace(_post_cov(S64, a)) for a in a64]
+    np.testing.assert_allclose(bounds.gaussian_posterior_trace(S32, a32), want, rtol=1e-13)
+    m32 = np.array([0.1, -0.7], dtype=np.float32)
+    terms = _bayes_terms_by_hand(m32.astype(np.float64), S64, "beta")
+    res = bounds.gaussian_bayes_terms(Schedule.from_betas(BETAS), m32, S32, "beta")
+    assert res["prior"] == pytest.approx(terms["prior"], rel=1e-14)
+    assert res["total"] == pytest.approx(terms["total"], rel=1e-13)
+
+
+def test_x_minus_log1p_is_nan_outside_its_domain_without_warning() -> None:
+    """Planted: ``invalid="ignore"`` dropped from the errstate: u − log(1 + u) is undefined
+    for u < −1 and comes back NaN (like an undefined λ_t), quietly, beside the valid
+    entries of the same array."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = bounds.x_minus_log1p(np.array([-2.0, 0.25, -0.75]))
+    assert math.isnan(got[0])
+    assert got[1:] == pytest.approx([0.25 - math.log1p(0.25), -0.75 - math.log1p(-0.75)],
+                                    rel=1e-14)

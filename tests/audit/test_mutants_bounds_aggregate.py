@@ -185,14 +185,14 @@ def test_compare_without_a_finite_gap_or_stderr_never_flags() -> None:
 
 
 @pytest.mark.parametrize(("z", "n"), [(1.0, 3), (3.0, 30)])
-@pytest.mark.parametrize("g", [1.5, -1.5])
+@pytest.mark.parametrize("g", [1.5, 1.0, -1.5])
 def test_compare_moves_the_heavy_side_by_hall_for_skewed_summands(g: float, z: float,
                                                                   n: int) -> None:
     """Planted: the skewness correction skipped (``n >= 3`` -> ``n >= 4``/``> 3``, the
-    ``!= 0`` test inverted), applied to the wrong side, or fed the normal z: with sample
-    skewness g of n summands the heavy side's limit is Hall's h⁻¹(∓z_t) (h(T) = T + b +
-    aT² + a²T³/3), stopped at h's stationary point −1/a (reached at n = 3), the light
-    side's stays ±z_t."""
+    ``!= 0`` test inverted or moved to ``!= 1``), applied to the wrong side, or fed the
+    normal z: with sample skewness g of n summands the heavy side's limit is Hall's
+    h⁻¹(∓z_t) (h(T) = T + b + aT² + a²T³/3), stopped at h's stationary point −1/a
+    (reached at n = 3); the light side's stays ±z_t."""
     se = 0.2
     zt = stats.t.isf(stats.norm.sf(z), n - 1)
     stop = -3 * math.sqrt(n) / g
@@ -200,7 +200,7 @@ def test_compare_moves_the_heavy_side_by_hall_for_skewed_summands(g: float, z: f
         heavy = min(max(_hall_inverse(-zt, g, n), stop), -zt)
     else:
         heavy = max(min(_hall_inverse(zt, g, n), stop), zt)
-    assert abs(abs(heavy) - zt) > 1.0  # the correction is material here
+    assert abs(abs(heavy) - zt) > 0.5  # the correction is material here
     light = zt if g > 0 else -zt
     kw = dict(term="L_t", t=5, stderr=se, bound=0.0, z=z, below_kind="below_bayes",
               above_kind="above_bayes", skewness=g, n=n)
@@ -296,3 +296,41 @@ def test_group_terms_per_range_of_t() -> None:
     wide = group_terms(np.full((1, 1), 5), np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)),
                        None, 23, {4, 5, 7, 8})
     assert [g.n_flagged for g in wide][:4] == [1, 2, 1, 0]
+
+
+def test_skewness_by_t_does_not_depend_on_the_scale() -> None:
+    """A real error this test found: m_2^{3/2} underflowed to 0 for a group whose spread is
+    below about 1e-108 (1e-110 here), and the skewness came out NaN instead of that of the
+    same group scaled up. Planted: the rescaling by the largest deviation dropped, its
+    floor for a constant group changed (``scale > 0`` -> ``>= 0``: 0/0)."""
+    t = np.array([1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
+    x = np.array([0.0, 0.0, 0.0, 1e-110, 0.0, 0.0, 0.0, 3.0, 0.25, 0.25])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = aggregate.skewness_by_t(t, x)
+    want = stats.skew([0.0, 0.0, 0.0, 1.0], bias=True)
+    np.testing.assert_allclose(got, [want, want, 0.0], rtol=1e-14)
+
+
+def test_value_and_group_by_t_average_in_float64() -> None:
+    """Planted: ``dtype=np.float64`` dropped in :func:`value`: a float32 mean of 1e8, 1,
+    −1e8 loses the 1 (float32 has 24 bits); the per-example estimates of a float32 model
+    must be averaged in float64."""
+    x = np.array([1e8, 1.0, -1e8], dtype=np.float32)
+    v = aggregate.value(x)
+    assert v.nats == pytest.approx(1.0 / 3.0, rel=1e-15)
+    assert v.stderr == pytest.approx(_mean_se(x.astype(np.float64))[1], rel=1e-15)
+    _, mean, _, _ = aggregate.group_by_t(np.array([4, 4, 4]), x)
+    assert mean[0] == pytest.approx(1.0 / 3.0, rel=1e-15)
+
+
+def test_compare_gap_exactly_at_the_slack_is_not_flagged() -> None:
+    """Planted: ``gap < lo·se − slack`` -> ``<=``, ``gap > hi·se + slack`` -> ``>=``: with
+    stderr 0 and bound 0 the slack is exactly 1e-9, and a gap of exactly ±1e-9 lies within
+    it (only a larger one is flagged)."""
+    kw = dict(term="L_0", t=None, stderr=0.0, bound=0.0, z=3.0, below_kind="below_floor",
+              above_kind="above_bayes", n=5)
+    _no_flag(gap=-1e-9, **kw)
+    _no_flag(gap=1e-9, **kw)
+    assert compare(gap=-1.0000001e-9, **kw) is not None  # type: ignore[arg-type]
+    assert compare(gap=1.0000001e-9, **kw) is not None  # type: ignore[arg-type]
