@@ -301,15 +301,28 @@ def test_group_terms_per_range_of_t() -> None:
 def test_skewness_by_t_does_not_depend_on_the_scale() -> None:
     """A real error this test found: m_2^{3/2} underflowed to 0 for a group whose spread is
     below about 1e-108 (1e-110 here), and the skewness came out NaN instead of that of the
-    same group scaled up. Planted: the rescaling by the largest deviation dropped, its
+    same group scaled up (and a group of 0.1s, of rounded mean ≠ 0.1, came out −1).
+    Planted: the rescaling by the largest deviation dropped, its
     floor for a constant group changed (``scale > 0`` -> ``>= 0``: 0/0)."""
-    t = np.array([1, 1, 1, 1, 2, 2, 2, 2, 3, 3])
-    x = np.array([0.0, 0.0, 0.0, 1e-110, 0.0, 0.0, 0.0, 3.0, 0.25, 0.25])
+    t = np.array([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 5, 5, 5])
+    x = np.array([0.0, 0.0, 0.0, 1e-110, 0.0, 0.0, 0.0, 3.0, 0.25, 0.25, 0.1, 0.1, 0.1])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = aggregate.skewness_by_t(t, x)
     want = stats.skew([0.0, 0.0, 0.0, 1.0], bias=True)
-    np.testing.assert_allclose(got, [want, want, 0.0], rtol=1e-14)
+    np.testing.assert_allclose(got, [want, want, 0.0, 0.0], rtol=1e-14)
+
+
+def test_skewness_by_t_of_a_constant_group_is_zero() -> None:
+    """A real error this test found: a group of three 0.1 has the rounded mean
+    0.30000000000000004/3 ≠ 0.1, deviations of −1.4e-17 each, and came out with skewness
+    −1 instead of 0. Planted: the shift by the group's first entry dropped or taken from
+    the wrong entry."""
+    t = np.array([2, 9, 2, 2, 9, 9, 9])
+    x = np.array([0.1, 0.7, 0.1, 0.1, 0.2, 0.7, 0.9])
+    got = aggregate.skewness_by_t(t, x)
+    assert got[0] == 0.0
+    assert got[1] == pytest.approx(stats.skew([0.7, 0.2, 0.7, 0.9], bias=True), rel=1e-13)
 
 
 def test_value_and_group_by_t_average_in_float64() -> None:
