@@ -435,3 +435,10 @@ def test_x_minus_log1p_is_nan_outside_its_domain_without_warning() -> None:
     assert math.isnan(got[0])
     assert got[1:] == pytest.approx([0.25 - math.log1p(0.25), -0.75 - math.log1p(-0.75)],
                                     rel=1e-14)
+
+
+def test_x_minus_log1p_is_direct_from_one_half() -> None:
+    """Planted: the switch ``|u| < 0.5`` -> ``<= 0.5``: at |u| = ½ the value is u − log1p(u)
+    itself (1 + u is exact there), not the series, which is an ulp off at u = −½."""
+    u = np.array([-0.5, 0.5])
+    np.testing.assert_array_equal(bounds.x_minus_log1p(u), u - np.log1p(u))

@@ -36,7 +36,10 @@ def test_value_is_the_mean_and_its_standard_error() -> None:
 
 def test_value_of_one_or_no_example() -> None:
     """Planted: ``n > 1`` -> ``n >= 1`` (sd of one value is undefined: stderr inf, with
-    no warning), ``n == 0`` -> ``n == 1``, the NaN/inf/0 of an empty mean changed."""
+    no warning) or ``n > 2`` (two values have one), ``n == 0`` -> ``n == 1``, the
+    NaN/inf/0 of an empty mean changed."""
+    two = aggregate.value(np.array([1.0, 3.0]))  # sd √2, stderr √2/√2
+    assert (two.nats, two.stderr, two.n) == (2.0, pytest.approx(1.0, rel=1e-15), 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         one = aggregate.value(np.array([2.5]))
@@ -347,3 +350,12 @@ def test_compare_gap_exactly_at_the_slack_is_not_flagged() -> None:
     _no_flag(gap=1e-9, **kw)
     assert compare(gap=-1.0000001e-9, **kw) is not None  # type: ignore[arg-type]
     assert compare(gap=1.0000001e-9, **kw) is not None  # type: ignore[arg-type]
+
+
+def test_skewness_by_t_of_float32_entries_in_float64() -> None:
+    """Planted: ``dtype=np.float64`` dropped: the shift by a group's first entry would be
+    rounded in float32 (1e-8 − 1 is not a float32 number)."""
+    t = np.array([3, 3, 3, 3])
+    x = np.array([1.0, 1e-8, 3.0, 0.5], dtype=np.float32)
+    want = stats.skew(x.astype(np.float64), bias=True)
+    assert aggregate.skewness_by_t(t, x)[0] == pytest.approx(want, rel=1e-13)
