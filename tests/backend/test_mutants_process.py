@@ -288,3 +288,14 @@ def test_respacing_a_directly_learned_variance_is_refused_with_its_reason(tmp_pa
         r"steps, or train with learned_range\.",
     ):
         sample(path, 2, steps=3)
+
+
+@pytest.mark.gpu
+def test_sample_runs_on_the_generators_device(ckpt_path) -> None:
+    """Planted: the model not moved to the generator's device (``.to(None)``), or the
+    coefficient tables left on the CPU (``.to(None, like.dtype)``, ``.to(like.dtype)``):
+    sampling with a CUDA generator would fail on mixed devices. Needs a CUDA device."""
+    g = torch.Generator("cuda").manual_seed(0)
+    x = sample(ckpt_path, 8, generator=g)
+    assert x.device.type == "cuda" and x.shape == (8, 1)
+    assert bool(torch.isfinite(x).all())

@@ -21,6 +21,11 @@ VALUES = {
 }  # fmt: skip
 
 
+def _odd(value: float) -> np.ndarray:
+    x = np.array([value], dtype=np.float32)
+    return (x.view(np.uint32) | np.uint32(1)).view(np.float32)
+
+
 @pytest.mark.parametrize("name", closed_forms.__all__)
 def test_float32_arguments_are_computed_in_float64(name: str) -> None:
     """Found by this test and fixed: ``np.sqrt(alpha_bar_prev)`` in posterior_mean_coef_x0,
@@ -31,7 +36,8 @@ def test_float32_arguments_are_computed_in_float64(name: str) -> None:
     converted now too, so that no result depends on the order of the operations."""
     f = getattr(closed_forms, name)
     names = list(inspect.signature(f).parameters)
-    single = {k: np.array([VALUES[k]], dtype=np.float32) for k in names}
+    # float32 values with the last mantissa bit set: their float32 differences and roots round
+    single = {k: _odd(VALUES[k]) for k in names}
     got = f(**single)
     want = f(**{k: v.astype(np.float64) for k, v in single.items()})
     assert np.asarray(got).dtype == np.float64
