@@ -21,7 +21,7 @@ def v(nats: float, stderr: float, n: int = 4) -> Value:
 
 VIOLATION = Flag("below_bayes", "L_(t-1)", 3, 0.75, 0.875, 0.03125, -4.0, "t = 3 is below")
 DEPARTURES = (Flag("above_bayes", "L_(t-1)", 2, 1.5, 1.25, 0.0625, 4.0, "t = 2 is above"),
-              Flag("above_bayes", "L_0", None, 2.0, 1.75, 0.125, -2.5, "L_0 is above"))
+              Flag("above_bayes", "L_0", None, 2.0, 1.75, 0.125, -5.0, "L_0 is above"))
 GROUPS = (TermGroup(2, 3, v(2.25, 0.25), v(2.125, 0.125), v(0.125, 0.0625), v(0.75, 0.0), 2),
           TermGroup(4, 4, v(0.25, 0.0), v(0.25, 0.0), v(0.0, 0.0), v(0.125, 0.0), 0))
 

@@ -11,7 +11,8 @@ import re
 import pytest
 from report_records import DEPARTURES, LN2, VIOLATION, D, cells, record, v
 
-from ddpm_theory.audit.summary_text import legend, num
+from ddpm_theory.audit.render import text_table
+from ddpm_theory.audit.summary_text import legend, num, summary_table
 
 
 def _bits(nats: float) -> str:
@@ -95,7 +96,7 @@ FLAGS = [
     "  VIOLATIONS: 1 (below_bayes; 1 t in 3..3): impossible for a correct audit of examples "
     "from the stated law",
     "  departures: 2 terms above their Bayes-optimal value (1 t in 2..2, L_0); together 0.25 ± "
-    "0.12 nats, 67% of the total gap 0.375; largest single z = 4"]
+    "0.12 nats, 67% of the total gap 0.375; largest single z = 5"]
 TAIL = ["16 model evaluations, 0.12 s", "note: a caveat"]
 
 
@@ -108,7 +109,7 @@ def _between(text: str, first: str, last: str) -> list[str]:
 def test_header_bounds_and_flags_word_for_word(verbose: bool) -> None:
     """Planted: a number of the header or the bounds misplaced or mis-rounded (H(x_0) to 6
     digits, margins ± stderr to 2, z = margin/stderr), the departures' share of the total
-    gap (0.25/0.375 = 67%) or their largest |z| (4, not the signed maximum of 4 and -2.5)
+    gap (0.25/0.375 = 67%) or their largest |z| (5, from z = -5, not the signed maximum 4)
     wrong, the 'listed with --verbose' hint shown when verbose or lost when not, a flag's
     message not listed when verbose, the notes dropped."""
     r = record()
@@ -137,11 +138,11 @@ def test_flag_lines_without_flags_or_margins() -> None:
     for gap in (0.0, -0.375):
         line = record(total_gap=v(gap, 0.1875)).summary().splitlines()
         dep = next(x for x in line if x.startswith("  departures:"))
-        assert dep.endswith("(1 t in 2..2, L_0); together 0.25 ± 0.12 nats; largest single z = 4"
+        assert dep.endswith("(1 t in 2..2, L_0); together 0.25 ± 0.12 nats; largest single z = 5"
                             " (listed with --verbose)")
     none = record(departure_gap=None).summary()
     assert ("  departures: 2 terms above their Bayes-optimal value (1 t in 2..2, L_0); largest "
-            "single z = 4 (listed with --verbose)") in none.splitlines()
+            "single z = 5 (listed with --verbose)") in none.splitlines()
     no_tg = record(total_gap=None).summary()
     assert "together 0.25 ± 0.12 nats; largest" in no_tg
 
@@ -176,13 +177,27 @@ def test_table_without_a_total_or_bayes_values() -> None:
     to the every-t table."""
     r = record(total=None, total_bayes=None, total_gap=None, groups=(), bayes=None,
                bayes_stderr=None, gap=None, gap_stderr=None, decoder_bayes=None,
-               decoder_gap=None, decoder_term=None, violations=(), departures=())
-    text = r.table()
+               decoder_gap=None, decoder_term=None)
+    text = r.table(verbose=False)
     assert "total: not estimated (an explicit list of timesteps)" in text.splitlines()
     assert cells(text, "total") == [] and cells(text, "L_0") == []
     assert cells(text, "L_(t-1)")[1] == ["L_(t-1)", "3", "0.75", "0.0625", _bits(0.75), "-",
-                                         "-", "-", "0.25", "1", "0.5", ""]
-    assert r.summary() == text and r.summary(verbose=True) == r.table(verbose=True)
+                                         "-", "-", "0.25", "1", "0.5", "below_bayes"]
+    assert r.summary() == text and r.summary(verbose=True) == r.table(verbose=True) != text
+    assert summary_table(r) == text and text_table(r) == r.table(verbose=True)
+
+
+def test_rows_of_missing_terms_are_left_out() -> None:
+    """Planted: a row of a missing term (L_0 here) printed as text, trailing blanks left on
+    a row without a flag (``rstrip`` -> ``lstrip``), the defaults of the renderers
+    (summary not verbose, table verbose with every row) changed."""
+    r = record(decoder_term=None)
+    for text in (r.summary(), r.table(), summary_table(r), text_table(r)):
+        assert cells(text, "L_0") == [] and "XX" not in text
+        assert all(line == line.rstrip() for line in text.splitlines())
+    assert len(r.summary().splitlines()) == len(record().summary().splitlines()) - 1
+    assert summary_table(r) == r.summary(verbose=False) != r.summary(verbose=True)
+    assert text_table(r) == r.table(None, verbose=True) != r.table(verbose=False)
 
 
 @pytest.mark.parametrize(("max_rows", "kept"), [(None, ["2", "3", "4"]), (3, ["2", "3", "4"]),

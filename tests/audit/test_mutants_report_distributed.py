@@ -257,7 +257,7 @@ def test_resolve_group(monkeypatch) -> None:
     assert dd.resolve_group(True, torch.device("cpu")) == (None, 0, 1)
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert dd.resolve_group(True, torch.device("cpu")) == (None, 0, 1) and fake.calls == []
-    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("WORLD_SIZE", "2")
     assert dd.resolve_group(True, torch.device("cpu")) == (None, 2, 4)
     assert fake.calls == [("init", "gloo"), ("rank", None), ("world", None)]
     fake.calls.clear()
@@ -282,3 +282,53 @@ def test_a_torch_without_distributed_is_refused(monkeypatch) -> None:
     with pytest.raises(AuditError, match=r"^this torch build has no torch\.distributed; audit "
                                          r"with distributed=False\.$"):
         dd._dist()
+
+
+@pytest.mark.parametrize(("backend", "device"), [("nccl", "meta"), ("gloo", "cpu")])
+def test_nccl_reduces_on_the_model_device(monkeypatch, backend: str, device: str) -> None:
+    """Planted: the rows all-reduced on the CPU under NCCL (which reduces GPU tensors only),
+    or on the model's device under gloo. The examples sit on PyTorch's data-less 'meta'
+    device, standing in for a GPU: under NCCL the reduced tensor must be moved there (the
+    copy back then fails, 'meta' holding no data); under gloo it stays on the CPU."""
+    fake = FakeDist(2, backend=backend)
+    monkeypatch.setattr(dd, "_dist", lambda: fake)
+    evs = [FakeEvaluator(2, 50) for _ in range(2)]
+    for ev in evs:
+        ev.x0 = torch.zeros(2, 2, device="meta")
+    out = _on_threads(fake, lambda r: dd.run_distributed(
+        evs[r], _rows(2, 3), None, (2,), torch.Generator().manual_seed(0), GROUP))
+    assert [x for name, x in fake.calls if name == "reduce"] == [(GROUP, device)] * 2
+    if backend == "nccl":
+        assert all(isinstance(x, NotImplementedError) for x in out), out
+    else:
+        np.testing.assert_array_equal(out[0]["loss"], _expected(2, 3, 0)["loss"])
+
+
+def test_torchrun_workers_join_and_a_single_example_is_keyed(monkeypatch) -> None:
+    """Planted: the device of the examples not passed to the group's setup (torchrun's
+    workers join with ``distributed=True``), the rows per example not rows / B for B = 1
+    (the guard ``max(B, 1)`` changed)."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    fake = FakeDist(2, initialized=False)
+    monkeypatch.setattr(dd, "_dist", lambda: fake)
+    evs = [FakeEvaluator(1, 50) for _ in range(2)]
+    out = _on_threads(fake, lambda r: dd.run_distributed(
+        evs[r], _rows(1, 6), None, (2,), torch.Generator().manual_seed(4), True))
+    assert ("init", "gloo") in fake.calls  # (the stand-in is one group for both threads)
+    for r in range(2):
+        assert not isinstance(out[r], Exception), out[r]
+        np.testing.assert_array_equal(out[r]["mse"], _expected(1, 6, 4)["mse"])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_generator_seeds_the_keyed_noise(monkeypatch) -> None:
+    """Planted: the seed drawn on the CPU from a CUDA generator (``device=generator.device``
+    dropped: torch refuses a generator of another device)."""
+    monkeypatch.setattr(dd, "_dist", lambda: FakeDist(1))
+    ev = FakeEvaluator(2, 50)
+    dd.run_distributed(ev, _rows(2, 3), None, (2,),
+                       torch.Generator("cuda").manual_seed(3), GROUP)
+    seed = torch.Generator("cuda").manual_seed(3)
+    base = int(torch.randint(0, 2**62, (1,), generator=seed, device="cuda"))
+    assert torch.equal(torch.cat(ev.noise), dd.keyed_noise(base, 3, (2,), None)(0, 6))

@@ -62,7 +62,7 @@ EXPECTED = {
     "violations": [_flag("below_bayes", "L_(t-1)", 3, 0.75, 0.875, 0.03125, -4.0,
                          "t = 3 is below")],
     "departures": [_flag("above_bayes", "L_(t-1)", 2, 1.5, 1.25, 0.0625, 4.0, "t = 2 is above"),
-                   _flag("above_bayes", "L_0", None, 2.0, 1.75, 0.125, -2.5, "L_0 is above")],
+                   _flag("above_bayes", "L_0", None, 2.0, 1.75, 0.125, -5.0, "L_0 is above")],
     "meta": {"D": 2, "T": 4, "n_examples": 4, "mode": "monte_carlo", "timesteps": "all",
              "n_timesteps": 3, "parameterization": "eps", "variance": "beta",
              "decoder": "gaussian", "n_model_evals": 16, "seconds": 0.125,
@@ -207,10 +207,20 @@ def test_plot_draws_the_terms_and_the_running_total(tmp_path, figures) -> None:
 
 
 def test_plot_style(tmp_path, figures) -> None:
-    """Planted: a size, line width, marker, colour or font size of the figure changed (the
-    figure is what the docs show; these are its stated look)."""
-    record().plot(tmp_path / "a.png")
+    """Planted: a size, line width, line style, marker, colour, font size or the side-by-side
+    layout of the figure changed or left to matplotlib's defaults (drawn here under other
+    defaults, so that a setting dropped shows; these are the figure's stated look)."""
+    import matplotlib
+
+    other = {"figure.titlesize": 17, "lines.linestyle": ":", "lines.linewidth": 3.5,
+             "lines.markersize": 9, "legend.fontsize": 13, "font.size": 15,
+             "errorbar.capsize": 2}
+    with matplotlib.rc_context(other):
+        record().plot(tmp_path / "a.png")
     fig = figures[-1]
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(1, 2, 0, 0),
+                                                                       (1, 2, 1, 1)]
+    assert _lines(fig.axes[0])["Bayes-optimal"][2] == "-"
     assert fig.get_suptitle() == "ELBO audit: T = 4, D = 2, B = 4 examples, timesteps all"
     assert fig._suptitle.get_fontsize() == 10 and list(fig.get_size_inches()) == [11, 4.6]
     left, right = fig.axes

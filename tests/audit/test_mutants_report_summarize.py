@@ -152,6 +152,9 @@ def test_flags_groups_and_the_departures_gap() -> None:
     assert [(f.kind, f.term, f.t) for f in r.departures] == [
         ("above_bayes", "L_(t-1)", 2), ("above_bayes", "L_0", None), ("above_bayes", "total", None)]
     floor_flag, bayes_flag = r.violations
+    # a flag shows the very number of the term's row (not the bound plus the gap)
+    assert bayes_flag.value == r.transitions[2] and r.departures[0].value == r.transitions[0]
+    assert any(r.bayes[j] + r.gap[j] != r.transitions[j] for j in (0, 2))
     assert (floor_flag.value, floor_flag.bound, floor_flag.stderr, floor_flag.z) == (
         pytest.approx(loss[:, 3].mean(), rel=1e-13), 0.125, 0.0, -math.inf)
     gap, gap_se = _mean_se(loss[:, 1:] - bay[:, 1:])
@@ -211,6 +214,7 @@ def test_learned_variance_weights_are_ratios() -> None:
     mean ε-MSE (per t), or not 0 where the ε-MSE is 0."""
     rows = _rows()
     rows["mse"][:, 2] = 0.0  # t = 3: no ε error, λ_t reported as 0
+    rows["mse"][:, 1] *= 0.25  # t = 2: a mean ε-MSE below 1 still divides
     r = _summarize(rows, variance="learned")
     w, mse = _slot(rows, "weighted")[:, 1:].mean(0), _slot(rows, "mse")[:, 1:].mean(0)
     np.testing.assert_allclose(r.lambda_t, [w[0] / mse[0], 0.0, w[2] / mse[2]], rtol=1e-13)
@@ -259,16 +263,33 @@ def test_an_explicit_list_without_the_decoder() -> None:
     np.testing.assert_allclose(r.transitions, _slot(rows, "loss").mean(0), rtol=1e-13)
     assert r.z == pytest.approx(stats.norm.isf(0.01 / 4), rel=1e-12)
     assert r.n_timesteps == 2
+    full = _rows()
+    with_decoder = _summarize({k: v[:, [0, 2]] for k, v in full.items()},
+                              plan=plan_explicit(B, T, [1, 3]))
+    assert with_decoder.total is None and with_decoder.decoder_term is not None
+    _value_is(with_decoder.decoder_term, _slot(full, "loss")[:, 0])
+    only = _summarize({k: v[:, :1] for k, v in full.items()}, plan=plan_explicit(B, T, [1]))
+    assert only.transitions.size == 0 and only.lsimple_residual == 0.0  # no row to check
+    assert only.violations == () and only.z == pytest.approx(stats.norm.isf(0.01 / 2))
 
 
-def test_entropy_floor_of_a_law_without_a_density() -> None:
-    """Planted: the entropy margin of a law known by its entropy only not total − H +
-    (the entropy's own error), its stderr not the total's."""
-    law = SimpleNamespace(has_entropy=True, has_density=False, levels=5,
-                          has_posterior_mean=False,
-                          entropy=lambda: SimpleNamespace(value=1.25, abs_error=0.125,
-                                                          kind="Shannon"))
+def _grid_law(has_density: bool) -> SimpleNamespace:
+    """A law on a grid of 5 levels known by its Shannon entropy 1.25 ± 0.125 nats."""
+    return SimpleNamespace(
+        has_entropy=True, has_density=has_density, levels=5, has_posterior_mean=False,
+        entropy=lambda: SimpleNamespace(value=1.25, abs_error=0.125, kind="Shannon"),
+        log_prob=lambda x: torch.zeros(x.shape[0], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("has_density", [False, True])
+def test_entropy_floor_of_a_law_on_a_grid(has_density: bool) -> None:
+    """Planted: the entropy margin of a law on a grid (discretised decoder) not total − H +
+    (the entropy's own error), or paired with its density (``and`` -> ``or``: only the
+    continuous decoder is), its stderr not the total's; the decoder not passed to the
+    entropy floor (a continuous decoder on grid data has none)."""
+    law = _grid_law(has_density)
     rows = _rows()
+    assert _summarize(rows, law=law).entropy is None  # continuous decoder on a grid
     r = _summarize(rows, law=law, dec=DecoderType.DISCRETIZED)
     total = _prior(X) + _slot(rows, "loss").sum(1)
     mean, se = _mean_se(total[:, None])
