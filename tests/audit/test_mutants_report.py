@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from report_records import DEPARTURES, LN2, VIOLATION, D, cells, record, v
 
@@ -234,3 +235,27 @@ def test_num_and_the_legend() -> None:
     assert short[3] == " " * 13 + "the summary, summed over the t in the range"
     assert full[-2] == ("  flag       above_bayes (departure: a suboptimal model, or a "
                         "mis-specified audit), below_bayes /")
+
+
+def test_omitted_rows_are_counted_in_a_long_table() -> None:
+    """Planted: the count of omitted rows not ``j - last - 1`` (seven rows, four kept: the
+    three in the middle are omitted)."""
+    ones = np.ones(7)
+    r = record(transitions_t=np.arange(2, 9), transitions=ones, transitions_stderr=ones,
+               transitions_n=np.full(7, 4), variance_floor=ones, mse_eps=ones,
+               mse_eps_stderr=ones, lambda_t=ones, bayes=ones, bayes_stderr=ones, gap=0 * ones,
+               gap_stderr=ones)
+    for max_rows in (4, 5):
+        text = r.table(max_rows)
+        assert [row[1] for row in cells(text, "L_(t-1)")] == ["2", "3", "7", "8"]
+        assert [x for x in text.splitlines() if x.startswith("...")] == [
+            "...        (3 rows omitted)"]
+
+
+def test_departure_share_and_a_missing_entropy_margin() -> None:
+    """Planted: the share of the total gap not 100·gap/total gap (0.3/0.375 = 80%, not
+    81%), the entropy line printed without its margin (``and`` -> ``or``)."""
+    assert "together 0.3 ± 0.12 nats, 80% of the total gap 0.375;" in record(
+        departure_gap=v(0.3, 0.125)).summary()
+    text = record(entropy_gap=None).summary()
+    assert _between(text, "bounds:", BOUNDS[-1]) == [BOUNDS[0], *BOUNDS[2:]]

@@ -14,6 +14,7 @@ import pytest
 from report_records import DEPARTURES, LN2, VIOLATION, D, record
 
 from ddpm_theory.audit.record import Value
+from ddpm_theory.audit.render import plot_terms
 
 
 def _value(nats: float, stderr: float, n: int = 4) -> dict[str, Any]:
@@ -267,4 +268,6 @@ def test_plot_refuses_to_overwrite_unless_forced(tmp_path, figures) -> None:
     with pytest.raises(FileExistsError, match="exists"):
         record().plot(p)
     assert p.read_bytes() == b"mine" and figures == []
+    with pytest.raises(FileExistsError, match="exists"):
+        plot_terms(record(), p)  # the renderer's own default: no overwrite
     assert record().plot(p, force=True) == p and p.read_bytes() == b"PNG"

@@ -15,7 +15,8 @@ import torch
 from scipy import stats
 
 from ddpm_theory.audit import summarize as sm
-from ddpm_theory.audit.plan import plan_all, plan_explicit
+from ddpm_theory.audit.bounds import prior_kl_closed_form
+from ddpm_theory.audit.plan import Plan, plan_all, plan_explicit
 from ddpm_theory.backend import Schedule, get_dataset
 from ddpm_theory.backend.enums import DecoderType
 from ddpm_theory.backend.process import GaussianDiffusion
@@ -331,3 +332,60 @@ def test_mismatch_flags_name_their_size() -> None:
 def test_quadrature_mode_is_recorded() -> None:
     """Planted: the mode passed to the record replaced."""
     assert _summarize(_rows(), mode="quadrature").mode == "quadrature"
+
+
+def test_violations_of_the_decoder_the_total_and_the_entropy() -> None:
+    """Planted: a below-Bayes L_0 or total filed as a departure (or under another kind), its
+    flag showing the bound plus the gap instead of the term's own value, the entropy
+    comparison made against the entropy's error instead of the entropy, or under another
+    kind."""
+    rows = _rows()
+    rows["bayes"][:, 0] = rows["loss"][:, 0] + 0.5 + 0.01 * np.arange(B * M).reshape(B, M)
+    rows["bayes"][:, 1] = rows["loss"][:, 1]  # t = 2 no longer above: the total is below
+    r = _summarize(rows)
+    assert [(f.kind, f.term, f.t) for f in r.violations] == [
+        ("below_floor", "L_(t-1)", 4), ("below_bayes", "L_(t-1)", 4),
+        ("below_bayes", "L_0", None), ("below_bayes", "total", None)]
+    dec, tot = r.violations[2:]
+    assert dec.value == r.decoder_term.nats and tot.value == r.total.nats
+    assert (dec.bound, tot.bound) == (r.decoder_bayes.nats, r.total_bayes.nats)
+    assert (r.decoder_bayes.nats + r.decoder_gap.nats != r.decoder_term.nats
+            or r.total_bayes.nats + r.total_gap.nats != r.total.nats)
+    assert r.departures == () and r.departure_gap is None  # nothing above: no shared gap
+    law = _grid_law(False)
+    law.entropy = lambda: SimpleNamespace(value=100.0, abs_error=0.125, kind="Shannon")
+    r = _summarize(_rows(), law=law, dec=DecoderType.DISCRETIZED)
+    (f,) = [f for f in r.violations if f.term == "total"]
+    assert (f.kind, f.bound, f.t) == ("below_entropy", 100.0, None)
+    assert f.value == pytest.approx(r.total.nats + 0.125, rel=1e-13)
+
+
+def test_the_proposal_of_the_plan_is_recorded() -> None:
+    """Planted: the importance proposal of the plan not passed to the record."""
+    base = plan_all(B, T)
+    proposal = np.array([0.5, 0.25, 0.25])
+    plan = Plan("importance", base.t, base.w, True, True, proposal)
+    r = _summarize(_rows(), plan=plan)
+    assert r.proposal is proposal and r.timesteps == "importance"
+
+
+def test_tolerances_are_inclusive(monkeypatch) -> None:
+    """Planted: ``lsimple <= LSIMPLE_RTOL`` or ``prior_check <= tol`` -> ``<``: a residual
+    exactly at its tolerance is not a mismatch."""
+    rows = _rows()
+    rows["loss"][2, 2, 1], rows["weighted"][2, 2, 1], rows["floor"][2, 2, 1] = 0.0, -2e-9, 0.0
+    r = _summarize(rows)  # |0 − (−2e-9) − 0| / (|0| + 2) = 1e-9 exactly
+    assert r.lsimple_residual == 1e-9 and all(f.kind != "lsimple_mismatch" for f in r.violations)
+    prior = prior_kl_closed_form((X.numpy() ** 2).sum(1), D, SCHEDULE)
+    torch_prior = prior.copy()
+    torch_prior[1] += 2.0**-30
+    assert torch_prior[1] - prior[1] == 2.0**-30
+    m = 1.0 + float(np.abs(prior).max())
+    candidates = [np.nextafter(2.0**-30 / m, d) for d in (0.0, np.inf)] + [2.0**-30 / m]
+    rtol = next(c for c in candidates if c * m == 2.0**-30)  # tol = 2^-30 exactly
+    monkeypatch.setattr(sm, "PRIOR_RTOL", float(rtol))
+    r = _summarize(_rows(), prior=torch_prior)
+    assert r.prior_check == 2.0**-30 and all(f.kind != "prior_mismatch" for f in r.violations)
+    torch_prior[1] += 2.0**-30
+    assert any(f.kind == "prior_mismatch" for f in _summarize(_rows(), prior=torch_prior)
+               .violations)
