@@ -59,6 +59,8 @@ def text_table(r: ElboTerms, max_rows: int | None = None, *, verbose: bool = Tru
             None if r.bayes is None else float(r.bayes[j]), g,
             None if r.gap_stderr is None else float(r.gap_stderr[j]),
             float(r.variance_floor[j]), float(r.mse_eps[j]), float(r.lambda_t[j])))
+    if last != M - 1:  # max_rows < 2 keeps no last rows: say so, as above
+        lines.append(f"{'...':<9}  ({M - 1 - last} rows omitted)")
     gd = r.decoder_gap
     lines.append(row("L_0", None, r.decoder_term,
                      None if r.decoder_bayes is None else r.decoder_bayes.nats,

@@ -21,9 +21,7 @@ def num(x: float | None, width: int = 11, prec: int = 5) -> str:
     """``x`` right-aligned in ``width`` columns (``-`` if missing)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-".rjust(width)
-    if math.isinf(x):
-        return "inf".rjust(width)
-    return " " + f"{x:{width - 1}.{prec}g}"
+    return " " + f"{x:{width - 1}.{prec}g}"  # ±inf as "inf" / "-inf"
 
 
 def header(r: ElboTerms) -> list[str]:
