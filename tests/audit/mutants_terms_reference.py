@@ -99,3 +99,32 @@ def prior_kl(betas: np.ndarray, x0: np.ndarray) -> np.ndarray:
     ab = coefficients(betas)["ab"][-1]
     D = x0.shape[1]
     return 0.5 * (ab * (x0**2).sum(1) + D * ((1.0 - ab) - 1.0 - math.log(1.0 - ab)))
+
+
+def chain_bound(betas: np.ndarray, x0: np.ndarray, z: np.ndarray, eps_model, *,
+                decoder: str = "gaussian", levels: int | None = None) -> np.ndarray:
+    """log q(x_{1:T}|x_0) − log p_θ(x_{0:T}) per example on the chain x_t = √α_t x_{t−1} +
+    √β_t z_t (Ho et al. 2020, Eqs. 2, 3), σ_t² = β_t, p(x_T) = N(0, I); z is (T, B, D)."""
+    c = coefficients(betas)
+    T = len(betas)
+    xs = [x0]
+    for k in range(T):
+        xs.append(np.sqrt(c["alpha"][k]) * xs[-1] + np.sqrt(c["beta"][k]) * z[k])
+
+    def log_normal(x, mean, var):
+        return (-0.5 * (x - mean) ** 2 / var - 0.5 * np.log(2 * np.pi * var)).sum(1)
+
+    log_q = sum(log_normal(xs[t], np.sqrt(c["alpha"][t - 1]) * xs[t - 1], c["beta"][t - 1])
+                for t in range(1, T + 1))
+    log_p = log_normal(xs[T], 0.0, 1.0)
+    for t in range(1, T + 1):
+        tt = np.full(x0.shape[0], t)
+        eps_hat = eps_model(xs[t], tt)
+        mu = (xs[t] - c["beta"][t - 1] / np.sqrt(1 - c["ab"][t - 1]) * eps_hat) / np.sqrt(
+            c["alpha"][t - 1])
+        if t == 1 and decoder == "discretized":
+            assert levels is not None
+            log_p = log_p + discretized_log_prob(x0, mu, np.sqrt(c["beta"][0]), levels).sum(1)
+        else:
+            log_p = log_p + log_normal(xs[t - 1], mu, c["beta"][t - 1])
+    return log_q - log_p
