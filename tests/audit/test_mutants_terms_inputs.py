@@ -324,3 +324,50 @@ def test_a_checkpoint_path_that_does_not_load(tmp_path) -> None:
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(AuditError, match="^" + re.escape(f"cannot audit {str(bad)!r}: ")):
         elbo_terms(str(bad), GRID)
+
+
+def test_a_sub_chain_audit_queries_the_model_at_its_parent_timesteps() -> None:
+    """Planted: the sub-chain's model not mapped to its kept timesteps τ_i, the sub-chain
+    schedule not used, or the record without τ: a K = 3 audit equals numpy's terms for
+    β'_i = 1 − ᾱ_{τ_i}/ᾱ_{τ_{i−1}} (Nichol & Dhariwal 2021, Sec. 4) with ε̂ evaluated at τ_i,
+    on the audit's noise stream."""
+    x0 = GRID[1:4]
+    seen: set[int] = set()
+
+    def eps_model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        seen.update(int(v) for v in t)
+        return 0.6 * x_t + 0.05 * t.reshape(-1, 1).to(x_t)
+
+    r = elbo_terms(eps_model, x0, S, steps=3, generator=torch.Generator().manual_seed(2))
+    assert r.respaced_timesteps is not None
+    tau = np.asarray(r.respaced_timesteps)
+    assert len(tau) == 3 and tau[-1] == T and (np.diff(tau) > 0).all() and tau[0] >= 1
+    assert seen == set(tau.tolist())
+    ab = coefficients(BETAS)["ab"][tau - 1]
+    b = 1.0 - ab / np.concatenate([[1.0], ab[:-1]])
+    eps = torch.randn(3 * 3, 1, generator=torch.Generator().manual_seed(2),
+                      dtype=torch.float64).numpy()
+    t = np.tile(np.arange(1, 4), 3)
+    ref = rows(b, x0.numpy()[np.repeat(np.arange(3), 3)], t, eps,
+               lambda x_t, i: 0.6 * x_t + 0.05 * tau[i - 1][:, None], np.log(b))
+    np.testing.assert_allclose(r.per_example_total,
+                               prior_kl(b, x0.numpy()) + ref["loss"].reshape(3, 3).sum(1),
+                               rtol=1e-10)
+
+
+def test_a_schedule_other_than_the_checkpoints() -> None:
+    """Planted: a schedule with the checkpoint's T but other β_t taken as the same (``or``
+    for ``and``), the override ignored, or the note's or the error's words garbled."""
+    own = _checkpoint()
+    other = Schedule.from_betas(BETAS * 0.9)
+    what = (f"the schedule given ({other!r}) differs from the checkpoint's ({S!r}), so the "
+            "model would run on inputs outside its training range")
+    with pytest.raises(AuditError, match="^" + re.escape(
+            f"{what}; pass schedule_override=True to audit it under that schedule anyway "
+            "(the record then says so).") + "$"):
+        elbo_terms(own, GRID, other)
+    r = elbo_terms(own, GRID, other, schedule_override=True)
+    assert r.notes == (f"schedule overridden: {what}.",)
+    assert r.prior.nats == pytest.approx(prior_kl(BETAS * 0.9, GRID.numpy()).mean(), rel=1e-12)
+    same = Schedule.from_betas(BETAS.copy())
+    assert elbo_terms(own, GRID, same).notes == ()
