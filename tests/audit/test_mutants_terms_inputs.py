@@ -371,3 +371,12 @@ def test_a_schedule_other_than_the_checkpoints() -> None:
     assert r.prior.nats == pytest.approx(prior_kl(BETAS * 0.9, GRID.numpy()).mean(), rel=1e-12)
     same = Schedule.from_betas(BETAS.copy())
     assert elbo_terms(own, GRID, same).notes == ()
+
+
+def test_the_default_chunk_on_the_cpu_is_2048_rows() -> None:
+    """Planted: the CPU default of 2048 rows per model call changed (or the CUDA one used):
+    400 examples of T = 6 terms are 2400 rows, reported to ``progress`` per call."""
+    seen: list[int] = []
+    r = elbo_terms(X0Net(), torch.zeros(400, 1, dtype=torch.float64), S, parameterization="x0",
+                   progress=seen.append)
+    assert seen == [2048, 352] and r.n_model_evals == 2400

@@ -253,3 +253,35 @@ def test_explicit_timesteps_in_any_order() -> None:
             "timesteps must be paper timesteps 1 <= t <= T = 7 (t = 1 is the decoder L_0, "
             "t >= 2 the KL L_(t-1)); got [0, 8, 9, -1, 10].") + "$"):
         plan_explicit(2, T, [0, 8, 2, 9, -1, 10, 11])
+
+
+def test_the_record_names_the_plan() -> None:
+    """Planted: the kind of a plan (``all``, ``stratified``, ``importance``, ``explicit``)
+    garbled: the record reports it as ``timesteps``."""
+    kw = {"generator": torch.Generator().manual_seed(0)}
+    got = [elbo_terms(eps_model, X0, S, timesteps=ts, n_timesteps=2, **kw).timesteps
+           for ts in ("all", "stratified", "importance", [2, 3])]
+    assert got == ["all", "stratified", "importance", "explicit"]
+
+
+def test_the_decoder_alone() -> None:
+    """Planted: the explicit plan's timesteps built without dtype long (an empty list is a
+    float tensor in torch) or t = 2 dropped from the transitions (``> 2``, ``>= 3``)."""
+    r = elbo_terms(eps_model, X0, S, timesteps=[1], generator=torch.Generator())
+    assert r.decoder_term is not None and r.transitions_t.size == 0
+    r = elbo_terms(eps_model, X0, S, timesteps=[2], generator=torch.Generator())
+    assert list(r.transitions_t) == [2] and r.decoder_term is None
+
+
+def test_float32_inputs_of_the_importance_rules_are_taken_in_float64() -> None:
+    """Planted: ``dtype=np.float64`` dropped from the proposal or the pilot moments (float32
+    arithmetic then changes the weights and the proposal, and the weights' dtype)."""
+    prop = np.array([5.0, 1.0, 1.0, 2.0, 0.5, 0.3])
+    a = plan_importance(3, T, 2, prop.astype(np.float32), torch.Generator().manual_seed(1))
+    b = plan_importance(3, T, 2, prop.astype(np.float32).astype(np.float64),
+                        torch.Generator().manual_seed(1))
+    assert a.w.dtype == torch.float64 and torch.equal(a.w, b.w) and torch.equal(a.t, b.t)
+    m2 = np.array([3.3, 0.7, 1.9], dtype=np.float32)
+    np.testing.assert_array_equal(proposal_from_pilot(9, np.array([2, 5, 9]), m2),
+                                  proposal_from_pilot(9, np.array([2, 5, 9]),
+                                                      m2.astype(np.float64)))

@@ -54,6 +54,16 @@ def test_trajectory_bound_on_the_sampled_chain(decoder: str, levels: int | None,
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
 
 
+def test_trajectory_bound_of_one_example() -> None:
+    """Planted: D read from a second example (``x[1]``), which a batch of one lacks."""
+    one = GRID[2:3]
+    got = trajectory_bound(eps_model, one, S, generator=torch.Generator().manual_seed(1))
+    z = torch.randn((T, 1, 2), generator=torch.Generator().manual_seed(1),
+                    dtype=torch.float64).numpy()
+    np.testing.assert_allclose(got.numpy(), chain_bound(BETAS, one.numpy(), z, eps_model_np),
+                               rtol=1e-10)
+
+
 class _Float32(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -144,3 +154,17 @@ def test_a_non_finite_term_is_named() -> None:
             "the audit's loss is inf at paper timestep t = 4 (e.g. an overflow in the model's "
             "prediction); refusing to average it.") + "$"):
         elbo_terms(huge, x0, S)
+
+
+def test_trajectory_bound_calls_the_model_in_chunks_of_batch_size() -> None:
+    """Planted: the default chunk of 16384 rows changed, or the chunks not covering every
+    (t, example) row once: 3000 one-dimensional examples of T = 6 steps are 18000 rows."""
+    sizes: list[int] = []
+
+    def model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        sizes.append(int(x_t.shape[0]))
+        return 0.6 * x_t
+
+    x0 = torch.zeros(3000, 1, dtype=torch.float64)
+    trajectory_bound(model, x0, S, generator=torch.Generator().manual_seed(0))
+    assert sizes == [16384, 18000 - 16384]
