@@ -359,7 +359,7 @@ def _rows(plan: Plan, B: int, M: int) -> dict[str, Tensor]:
         t = torch.cat([torch.ones(B, 1, dtype=torch.long), t], 1)
     S = t.shape[1]
     idx = torch.arange(B).repeat_interleave(S * M)
-    return {"idx": idx, "t": t.repeat_interleave(M, dim=1).reshape(-1), "S": torch.tensor(S)}
+    return {"idx": idx, "t": t.repeat_interleave(M, dim=1).reshape(-1)}
 
 
 def _noise_fn(nodes: np.ndarray | None, event: Sequence[int],

@@ -102,9 +102,11 @@ def prior_kl(betas: np.ndarray, x0: np.ndarray) -> np.ndarray:
 
 
 def chain_bound(betas: np.ndarray, x0: np.ndarray, z: np.ndarray, eps_model, *,
-                decoder: str = "gaussian", levels: int | None = None) -> np.ndarray:
+                decoder: str = "gaussian", levels: int | None = None,
+                cdf: str = "exact") -> np.ndarray:
     """log q(x_{1:T}|x_0) − log p_θ(x_{0:T}) per example on the chain x_t = √α_t x_{t−1} +
-    √β_t z_t (Ho et al. 2020, Eqs. 2, 3), σ_t² = β_t, p(x_T) = N(0, I); z is (T, B, D)."""
+    √β_t z_t (Ho et al. 2020, Eqs. 2, 3), p(x_T) = N(0, I); z is (T, B, D). σ_t² = β_t, or
+    exp(log σ²) where ``eps_model`` returns (ε̂, log σ²)."""
     c = coefficients(betas)
     T = len(betas)
     xs = [x0]
@@ -120,11 +122,14 @@ def chain_bound(betas: np.ndarray, x0: np.ndarray, z: np.ndarray, eps_model, *,
     for t in range(1, T + 1):
         tt = np.full(x0.shape[0], t)
         eps_hat = eps_model(xs[t], tt)
+        var = c["beta"][t - 1]
+        if isinstance(eps_hat, tuple):
+            eps_hat, var = eps_hat[0], np.exp(eps_hat[1])
         mu = (xs[t] - c["beta"][t - 1] / np.sqrt(1 - c["ab"][t - 1]) * eps_hat) / np.sqrt(
             c["alpha"][t - 1])
         if t == 1 and decoder == "discretized":
             assert levels is not None
-            log_p = log_p + discretized_log_prob(x0, mu, np.sqrt(c["beta"][0]), levels).sum(1)
+            log_p = log_p + discretized_log_prob(x0, mu, np.sqrt(var), levels, cdf).sum(1)
         else:
-            log_p = log_p + log_normal(xs[t - 1], mu, c["beta"][t - 1])
+            log_p = log_p + log_normal(xs[t - 1], mu, var)
     return log_q - log_p

@@ -18,6 +18,7 @@ import ddpm_theory.audit.plan as plan_module
 from ddpm_theory.audit import elbo_terms
 from ddpm_theory.audit.plan import (
     pilot_grid,
+    plan_all,
     plan_explicit,
     plan_importance,
     plan_stratified,
@@ -214,6 +215,7 @@ def test_pilot_grid_is_geometric_then_linear() -> None:
     assert pilot_grid(Tn, size=10).tolist() == [2, 3, 9, 45, 211, 252, 501, 750, 1000]
     np.testing.assert_array_equal(pilot_grid(2), [2])  # 3 > T is left out
     np.testing.assert_array_equal(pilot_grid(3), [2, 3])
+    np.testing.assert_array_equal(pilot_grid(10, size=0), [2, 3, 10])  # always 2, 3 and T
 
 
 def test_importance_audit_fits_its_proposal_on_a_pilot() -> None:
@@ -243,8 +245,8 @@ def test_explicit_timesteps_in_any_order() -> None:
     r = elbo_terms(eps_model, X0, S, timesteps=[6, 3], generator=torch.Generator())
     assert list(r.transitions_t) == [3, 6] and r.decoder_term is None and r.total is None
     p = plan_explicit(2, T, [1, 7, 2])
-    assert p.t.tolist() == [[2, 7], [2, 7]] and p.decoder and not p.estimates_total
-    assert p.w.dtype == torch.float64 and (p.w == 1.0).all()
+    assert p.t.tolist() == [[2, 7], [2, 7]] and p.decoder and p.estimates_total is False
+    assert p.w.dtype == torch.float64 and p.w.shape == (2, 2) and (p.w == 1.0).all()
     with pytest.raises(ValueError, match="^an explicit list of timesteps must not be empty.$"):
         plan_explicit(2, T, [])
     with pytest.raises(ValueError, match=r"^timesteps must be distinct; got \[2, 3, 2\].$"):
@@ -285,3 +287,12 @@ def test_float32_inputs_of_the_importance_rules_are_taken_in_float64() -> None:
     np.testing.assert_array_equal(proposal_from_pilot(9, np.array([2, 5, 9]), m2),
                                   proposal_from_pilot(9, np.array([2, 5, 9]),
                                                       m2.astype(np.float64)))
+
+
+def test_the_all_plan_record() -> None:
+    """Planted: the weights of ``all`` not float64 or not (B, T − 1) (the documented shape of
+    every plan), or the plan not estimating the total."""
+    p = plan_all(3, T)
+    assert p.t.dtype == torch.long and p.t.tolist() == [list(range(2, T + 1))] * 3
+    assert p.w.dtype == torch.float64 and p.w.shape == (3, T - 1) and (p.w == 1.0).all()
+    assert p.kind == "all" and p.estimates_total is True and p.decoder is True and p.K == T - 1

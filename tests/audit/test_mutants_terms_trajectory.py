@@ -33,10 +33,10 @@ def eps_model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return 0.6 * x_t + 0.05 * t.reshape(-1, 1).to(x_t) + 0.1 * x_t**2
 
 
-@pytest.mark.parametrize(("decoder", "levels", "batch_size"),
-                         [("gaussian", None, 16384), ("gaussian", None, 4),
-                          ("discretized", 5, 7)])
-def test_trajectory_bound_on_the_sampled_chain(decoder: str, levels: int | None,
+@pytest.mark.parametrize(("decoder", "levels", "cdf", "batch_size"),
+                         [("gaussian", None, "exact", 16384), ("gaussian", None, "exact", 4),
+                          ("discretized", 5, "exact", 7), ("discretized", 5, "tanh", 16384)])
+def test_trajectory_bound_on_the_sampled_chain(decoder: str, levels: int | None, cdf: str,
                                                batch_size: int) -> None:
     """Planted: the chain built with ᾱ for α or √ for no root, log q without its
     −½ log 2πβ_t normaliser (or with D or T dropped), log p(x_T) not the standard normal,
@@ -45,11 +45,12 @@ def test_trajectory_bound_on_the_sampled_chain(decoder: str, levels: int | None,
     boundary dropping rows, or levels/approx_cdf not passed: the bound per example equals
     numpy's on the chain of z = torch.randn((T, B, D)) of the generator."""
     g = torch.Generator().manual_seed(9)
-    got = trajectory_bound(eps_model, GRID, S, decoder=decoder, levels=levels, generator=g,
-                           batch_size=batch_size)
+    got = trajectory_bound(eps_model, GRID, S, decoder=decoder, levels=levels, approx_cdf=cdf,
+                           generator=g, batch_size=batch_size)
     z = torch.randn((T, *GRID.shape), generator=torch.Generator().manual_seed(9),
                     dtype=torch.float64).numpy()
-    want = chain_bound(BETAS, GRID.numpy(), z, eps_model_np, decoder=decoder, levels=levels)
+    want = chain_bound(BETAS, GRID.numpy(), z, eps_model_np, decoder=decoder, levels=levels,
+                       cdf=cdf)
     assert got.dtype == torch.float64 and got.shape == (5,)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-10)
 
@@ -78,10 +79,20 @@ class _Float32(nn.Module):
 
 def test_trajectory_bound_calls_the_model_in_its_dtype() -> None:
     """Planted: the dtype of the first parameter taken although it is an integer, the float
-    test inverted, or the float64 fallback changed."""
+    test inverted, the float64 fallback changed, or the model's float32 output not cast to
+    float64 (the process algebra would then run partly in float32)."""
     net = _Float32()
     out = trajectory_bound(net, GRID, S, generator=torch.Generator().manual_seed(0))
     assert net.seen == {torch.float32} and out.dtype == torch.float64
+    # the float32 output is cast to float64 before any arithmetic: numpy on the same output
+    z = torch.randn((T, *GRID.shape), generator=torch.Generator().manual_seed(0),
+                    dtype=torch.float64).numpy()
+
+    def float32_model(x_t: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (np.float32(0.6) * x_t.astype(np.float32)).astype(np.float64)
+
+    np.testing.assert_allclose(out.numpy(), chain_bound(BETAS, GRID.numpy(), z, float32_model),
+                               rtol=1e-12)
     seen: set[torch.dtype] = set()
 
     def plain(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -168,3 +179,26 @@ def test_trajectory_bound_calls_the_model_in_chunks_of_batch_size() -> None:
     x0 = torch.zeros(3000, 1, dtype=torch.float64)
     trajectory_bound(model, x0, S, generator=torch.Generator().manual_seed(0))
     assert sizes == [16384, 18000 - 16384]
+
+
+def test_a_float32_learned_variance_is_used_in_float64() -> None:
+    """Planted: the model's float32 output not cast to float64: a learned log σ² (Nichol &
+    Dhariwal 2021) then enters exp(−log σ²) in float32. The bound equals numpy's in float64
+    on the float32 outputs."""
+
+    def model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x = x_t.to(torch.float32)
+        return torch.cat([0.6 * x, -2.0 + 0.3 * (x * x)], 1)  # IEEE float32 ops
+
+    def model_np(x_t: np.ndarray, t: np.ndarray):
+        x = x_t.astype(np.float32)
+        lv = (np.float32(-2.0) + np.float32(0.3) * (x * x)).astype(np.float64)
+        return (np.float32(0.6) * x).astype(np.float64), lv
+
+    one = GRID[:, :1]
+    got = trajectory_bound(model, one, S, variance="learned",
+                           generator=torch.Generator().manual_seed(2))
+    z = torch.randn((T, 5, 1), generator=torch.Generator().manual_seed(2),
+                    dtype=torch.float64).numpy()
+    np.testing.assert_allclose(got.numpy(), chain_bound(BETAS, one.numpy(), z, model_np),
+                               rtol=1e-12)
