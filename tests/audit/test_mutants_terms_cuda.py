@@ -102,3 +102,19 @@ def test_examples_drawn_with_a_cuda_generator() -> None:
     np.testing.assert_allclose(r.per_example_total,
                                prior_kl(BETAS, x.numpy()) + ref["loss"].reshape(4, T).sum(1),
                                rtol=1e-10)
+
+
+def test_a_checkpoint_object_on_the_cpu_is_moved_to_the_audits_device() -> None:
+    """Planted: the checkpoint's model not moved to the audit's device (``.to(device)``
+    dropped): a Checkpoint built on the CPU audits on CUDA."""
+    from torch import nn
+
+    from ddpm_theory.backend import GaussianDiffusion
+    from ddpm_theory.backend.checkpoint import Checkpoint
+
+    net = nn.Linear(2, 2).double()
+    ck = Checkpoint(model=net, diffusion=GaussianDiffusion(S, "eps", "beta"), dataset=None,
+                    config={"decoder": "gaussian", "levels": None, "loss": "simple"},
+                    loss_history=torch.zeros(0))
+    r = elbo_terms(ck, X0.cuda(), device="cuda", generator=_generator("cuda", 1))
+    assert r.total is not None and np.isfinite(r.total.nats)

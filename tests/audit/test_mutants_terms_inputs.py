@@ -380,3 +380,23 @@ def test_the_default_chunk_on_the_cpu_is_2048_rows() -> None:
     r = elbo_terms(X0Net(), torch.zeros(400, 1, dtype=torch.float64), S, parameterization="x0",
                    progress=seen.append)
     assert seen == [2048, 352] and r.n_model_evals == 2400
+
+
+def test_a_checkpoints_gaussian_decoder_with_levels() -> None:
+    """Planted: the checkpoint's decoder read under a garbled key (the fallback then picks
+    the discretized decoder because the checkpoint has levels)."""
+    r = elbo_terms(_checkpoint(decoder="gaussian"), GRID, generator=torch.Generator())
+    assert r.decoder == "gaussian"
+
+
+def test_default_pilot_and_quadrature_sizes() -> None:
+    """Planted: the default pilot of 32 examples or the default 8 Gauss–Hermite nodes per
+    dimension changed: 40 examples give a 32-example pilot (one row per pilot example and
+    grid t, counted by the model calls), and a quadrature audit of D = 1 calls the model
+    8 times per (example, t)."""
+    x0 = torch.linspace(-1.0, 1.0, 40, dtype=torch.float64).reshape(40, 1)
+    r = elbo_terms(X0Net(), x0, S, parameterization="x0", timesteps="importance",
+                   n_timesteps=2, generator=torch.Generator())
+    assert r.n_model_evals == 32 * (T - 1) + 40 * (1 + 2)  # pilot grid: every t = 2..T
+    r = elbo_terms(X0Net(), GRID, S, parameterization="x0", mode="quadrature")
+    assert r.n_model_evals == 5 * T * 8
