@@ -248,9 +248,7 @@ def elbo_terms(
         raise TypeError("generator must be a torch.Generator (the global RNG is never used).")
 
     event = tuple(law.event_shape) if law is not None else None
-    x = _examples(x0, law, event, gen).to(dev)
-    if law is not None and tuple(law.event_shape) != tuple(x.shape[1:]):
-        law = None
+    x = _examples(x0, law, event, gen).to(dev)  # of the law's event shape (checked there)
     if dec is DecoderType.DISCRETIZED:
         assert levels is not None  # a discretized decoder without levels was rejected above
         _check_grid(x, int(levels))

@@ -105,8 +105,8 @@ def test_examples_drawn_with_a_cuda_generator() -> None:
 
 
 def test_a_checkpoint_object_on_the_cpu_is_moved_to_the_audits_device() -> None:
-    """Planted: the checkpoint's model not moved to the audit's device (``.to(device)``
-    dropped): a Checkpoint built on the CPU audits on CUDA."""
+    """Planted: the checkpoint's model or the examples not moved to the audit's device
+    (``.to(device)`` dropped): a Checkpoint and examples on the CPU audit on CUDA."""
     from torch import nn
 
     from ddpm_theory.backend import GaussianDiffusion
@@ -116,5 +116,18 @@ def test_a_checkpoint_object_on_the_cpu_is_moved_to_the_audits_device() -> None:
     ck = Checkpoint(model=net, diffusion=GaussianDiffusion(S, "eps", "beta"), dataset=None,
                     config={"decoder": "gaussian", "levels": None, "loss": "simple"},
                     loss_history=torch.zeros(0))
-    r = elbo_terms(ck, X0.cuda(), device="cuda", generator=_generator("cuda", 1))
+    r = elbo_terms(ck, X0, device="cuda", generator=_generator("cuda", 1))  # x0 on the CPU
     assert r.total is not None and np.isfinite(r.total.nats)
+
+
+def test_the_default_generator_and_chunk_on_cuda() -> None:
+    """Planted: the default generator not on the audit's device (documented: a fresh
+    generator seeded with 0 there), or the CUDA default of 65536 rows per model call
+    changed or not chosen on CUDA: 11000 examples of T = 6 terms are 66000 rows."""
+    a = elbo_terms(eps_model, X0.cuda(), S, device="cuda")
+    b = elbo_terms(eps_model, X0.cuda(), S, device="cuda", generator=_generator("cuda", 0))
+    assert np.array_equal(a.per_example_total, b.per_example_total)
+    seen: list[int] = []
+    x0 = torch.zeros(11000, 2, dtype=torch.float64, device="cuda")
+    elbo_terms(eps_model, x0, S, device="cuda", progress=seen.append)
+    assert seen == [65536, 66000 - 65536]

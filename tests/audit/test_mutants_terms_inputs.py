@@ -122,8 +122,9 @@ def test_an_adapted_model_supplies_its_defaults() -> None:
 
 
 def test_defaults_without_a_checkpoint() -> None:
-    """Planted: the defaults eps / beta / (discretized if levels else gaussian) garbled, or
-    the decoder chosen without looking at levels."""
+    """Planted: the defaults eps / beta / (discretized if levels else gaussian) garbled, the
+    decoder chosen without looking at levels, or a full-chain record given a non-None
+    ``respaced_timesteps``."""
     x0 = GRID[1:4]
 
     def eps_model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -131,6 +132,7 @@ def test_defaults_without_a_checkpoint() -> None:
 
     r = elbo_terms(eps_model, x0, S)
     assert (r.parameterization, r.variance, r.decoder) == ("eps", "beta", "gaussian")
+    assert r.respaced_timesteps is None and r.notes == ()  # not a sub-chain, no override
     r = elbo_terms(eps_model, x0, S, levels=LEVELS)
     assert r.decoder == "discretized"
     eps = torch.randn(3 * T, 1, generator=torch.Generator().manual_seed(0),
