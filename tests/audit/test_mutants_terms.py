@@ -179,3 +179,28 @@ def test_quadrature_terms_are_the_hermite_gauss_expectations(
     np.testing.assert_allclose(r.per_example_total,
                                prior_kl(BETAS, x0.numpy()) + per["loss"].sum(1), rtol=1e-9)
     assert r.mode == "quadrature" and r.n_model_evals == 3 * T * M
+
+
+def test_a_float32_model_output_is_cast_to_float64() -> None:
+    """Planted: the model's output kept in its own dtype (``.to(torch.float64)`` dropped): a
+    float32 learned log σ² (Nichol & Dhariwal 2021) would enter exp(−log σ²) in float32.
+    Rows against numpy in float64 on the same float32 outputs (IEEE float32 arithmetic:
+    the same bits in torch and numpy)."""
+
+    def model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        x = x_t.to(torch.float32)
+        return torch.cat([0.6 * x, -2.0 + 0.3 * (x * x)], 1)
+
+    def model_np(x_t: np.ndarray, t: np.ndarray):
+        x = x_t.astype(np.float32)
+        lv = (np.float32(-2.0) + np.float32(0.3) * (x * x)).astype(np.float64)
+        return (np.float32(0.6) * x).astype(np.float64), lv
+
+    x0 = torch.tensor([[0.3], [1.5], [-0.7]], dtype=torch.float64)
+    ev, _ = _evaluator(model, "learned", x0=x0)
+    idx, t, eps = _all_rows(3)
+    eps = eps[:, :1]
+    got = ev.run(idx, t, lambda start, n: eps[start:start + n])
+    want = rows(BETAS, x0.numpy()[idx.numpy()], t.numpy(), eps.numpy(), model_np)
+    for k, v in want.items():
+        np.testing.assert_allclose(got[k], v, rtol=1e-12, atol=1e-14, err_msg=k)
