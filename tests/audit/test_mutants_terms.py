@@ -204,3 +204,25 @@ def test_a_float32_model_output_is_cast_to_float64() -> None:
     want = rows(BETAS, x0.numpy()[idx.numpy()], t.numpy(), eps.numpy(), model_np)
     for k, v in want.items():
         np.testing.assert_allclose(got[k], v, rtol=1e-12, atol=1e-14, err_msg=k)
+
+
+def test_one_example_and_no_rows() -> None:
+    """Planted: D read from a second example (``x0[1]``), which a batch of one lacks, or
+    an evaluation of no rows not returning empty arrays."""
+    x0 = torch.tensor([[0.3, -1.2]], dtype=torch.float64)
+    ev, _ = _evaluator(eps_model, "beta", x0=x0)
+    idx, t, eps = _all_rows(1)
+    got = ev.run(idx, t, lambda start, n: eps[start:start + n])
+    _check(got, rows(BETAS, x0.numpy()[idx.numpy()], t.numpy(), eps.numpy(), eps_model_np,
+                     np.log(BETAS)))
+    empty = ev.run(idx[:0], t[:0], lambda start, n: eps[:0])
+    assert all(v.shape == (0,) for v in empty.values())
+
+
+def test_the_record_times_the_audit() -> None:
+    """Planted: the elapsed time computed with a wrong sign."""
+    import time
+
+    t0 = time.perf_counter()
+    r = elbo_terms(eps_model, torch.zeros(2, 2, dtype=torch.float64), S)
+    assert 0.0 <= r.seconds <= time.perf_counter() - t0

@@ -153,7 +153,7 @@ def test_a_model_output_of_the_wrong_kind_or_shape() -> None:
 def test_a_non_finite_term_is_named() -> None:
     """Planted: the per-term finiteness check dropped, the term or timestep named wrongly,
     or the hint for t = 1 (decoder underflow) and t >= 2 (overflow) swapped."""
-    x0 = torch.ones(2, 1, dtype=torch.float64)
+    x0 = torch.ones(1, 1, dtype=torch.float64)  # one bad row: the first is the one named
     far = lambda x_t, t: torch.where((t == 1).reshape(-1, 1), -1e3, 0.0 * x_t)  # noqa: E731
     with pytest.raises(AuditError, match="^" + re.escape(
             "the audit's loss is inf at paper timestep t = 1 (e.g. a decoder probability that "
