@@ -71,7 +71,7 @@ def plan_all(B: int, T: int) -> Plan:
     return Plan("all", t, torch.ones(B, T - 1, dtype=torch.float64), True)
 
 
-def _count(K: int, T: int) -> int:
+def _count(K: int) -> int:
     if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 1 <= K:
         raise ValueError(f"the number of sampled timesteps must be a positive integer; got {K!r}.")
     return int(K)
@@ -79,7 +79,7 @@ def _count(K: int, T: int) -> int:
 
 def plan_stratified(B: int, T: int, K: int, generator: torch.Generator) -> Plan:
     """One uniform t per stratum of 2..T, K contiguous strata (K ≤ T − 1)."""
-    K = min(_count(K, T), T - 1)
+    K = min(_count(K), T - 1)
     edges = np.linspace(2, T + 1, K + 1).round().astype(np.int64)  # strata [e_k, e_{k+1})
     lo = torch.from_numpy(edges[:-1])
     size = torch.from_numpy(np.diff(edges))
@@ -98,7 +98,7 @@ def plan_importance(
     term integrates L/π over a band of u of width 1/K, so the sum is unbiased for
     Σ_{t=2}^T L_{t−1} exactly as with i.i.d. draws, with no larger variance.
     """
-    K = _count(K, T)
+    K = _count(K)
     p = np.asarray(proposal, dtype=np.float64)
     if p.shape != (T - 1,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
         raise ValueError(

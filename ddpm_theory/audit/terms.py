@@ -248,9 +248,7 @@ def elbo_terms(
         raise TypeError("generator must be a torch.Generator (the global RNG is never used).")
 
     event = tuple(law.event_shape) if law is not None else None
-    x = _examples(x0, law, event, gen).to(dev)
-    if law is not None and tuple(law.event_shape) != tuple(x.shape[1:]):
-        law = None
+    x = _examples(x0, law, event, gen).to(dev)  # of the law's event shape (checked there)
     if dec is DecoderType.DISCRETIZED:
         assert levels is not None  # a discretized decoder without levels was rejected above
         _check_grid(x, int(levels))
@@ -359,7 +357,7 @@ def _rows(plan: Plan, B: int, M: int) -> dict[str, Tensor]:
         t = torch.cat([torch.ones(B, 1, dtype=torch.long), t], 1)
     S = t.shape[1]
     idx = torch.arange(B).repeat_interleave(S * M)
-    return {"idx": idx, "t": t.repeat_interleave(M, dim=1).reshape(-1), "S": torch.tensor(S)}
+    return {"idx": idx, "t": t.repeat_interleave(M, dim=1).reshape(-1)}
 
 
 def _noise_fn(nodes: np.ndarray | None, event: Sequence[int],
