@@ -156,7 +156,9 @@ def test_unet_records_its_arguments_and_levels() -> None:
     assert u.time[0].in_features == 4
     assert [(b.conv1.in_channels, b.conv1.out_channels) for b in u.down] == [
         (4, 4), (4, 8), (8, 12)]
-    assert [(c.in_channels, c.stride) for c in u.downsample] == [(4, (2, 2)), (8, (2, 2))]
+    assert [(c.in_channels, c.stride, c.kernel_size, c.padding) for c in u.downsample] == [
+        (4, (2, 2), (3, 3), (1, 1)), (8, (2, 2), (3, 3), (1, 1))]
+    assert [(c.kernel_size, c.padding) for c in u.upsample] == [((3, 3), (1, 1))] * 2
     assert (u.mid.conv1.in_channels, u.mid.conv1.out_channels) == (12, 12)
     assert [(b.conv1.in_channels, b.conv1.out_channels) for b in u.up] == [
         (24, 12), (16, 8), (8, 4)]
@@ -191,10 +193,22 @@ def test_unet_forward_is_the_u_with_skips() -> None:
     torch.testing.assert_close(u(x, t), want, rtol=1e-5, atol=1e-5)
 
 
+def test_models_run_in_float64() -> None:
+    """Planted: the time embedding not cast to the input's dtype (a float64 model then
+    fails on its float32 embedding)."""
+    t = torch.tensor([1, 9])
+    m = MLPDenoiser(2, hidden=4, depth=1, time_dim=4).double()
+    assert m(torch.zeros(2, 2, dtype=torch.float64), t).dtype == torch.float64
+    u = UNet(1, 4, base=4, mults=(1, 2)).double()
+    assert u(torch.zeros(2, 1, 4, 4, dtype=torch.float64), t).dtype == torch.float64
+
+
 def test_unet_refusals_name_the_sizes() -> None:
     """Planted: the divisibility check ``2 ** (len(mults) - 1)`` changed (e.g. ``+ 1``: an
     8x8 U-Net with mults (1, 2) refused), a wrong power in its message, the shape check's
     ``or`` -> ``and`` or its message without the shapes."""
+    with pytest.raises(ValueError, match=r"= 8\.$"):  # 2 ** 3, not 2 * 3
+        UNet(1, 12, mults=(1, 1, 1, 1))
     UNet(1, 4, base=4, mults=(1, 2, 2))  # 4 divisible by 2^2
     UNet(1, 6, base=4, mults=(1, 2))  # 6 divisible by 2
     with pytest.raises(ValueError, match=r"image_size 6 must be divisible by "

@@ -127,10 +127,12 @@ class _Counting(nn.Module):
 @pytest.mark.parametrize("ema_decay", [0.999, 0.15, 0.0])
 def test_ema_is_the_warmed_up_moving_average(monkeypatch, tmp_path, ema_decay) -> None:
     """Planted: the warm-up min(decay, (1 + k)/(10 + k)) changed (constants, min -> max,
-    the step k off by one), the lerp weight 1 - decay -> decay, the buffers not copied.
+    the step k off by one), the lerp weight 1 - decay -> decay, the buffers not copied; the
+    network not put in training mode, the returned EMA copy in training mode or with
+    gradients.
     The EMA is recomputed from the raw weights saved after every step."""
     spy = _Spy(monkeypatch)
-    model = _Counting()
+    model = _Counting().eval()  # train() switches it to training mode
     ema = {k: v.clone() for k, v in model.state_dict().items()}
     out_ck = train("mixture_2d", 4, model=model, ema_decay=ema_decay, save_every=1, lr=0.05,
                    out=tmp_path / "m.pt", **KW)
@@ -147,6 +149,8 @@ def test_ema_is_the_warmed_up_moving_average(monkeypatch, tmp_path, ema_decay) -
                                        atol=1e-6)
     assert float(spy.saved[-1]["ema_weights"]["calls"]) == 4.0
     assert float(out_ck.model.calls) == 4.0
+    assert not out_ck.model.training
+    assert not any(p.requires_grad for p in out_ck.model.parameters())
 
 
 def test_the_logged_loss_is_a_running_average_every_log_every_steps(monkeypatch) -> None:
@@ -404,3 +408,85 @@ def test_resume_refusals_name_the_file(tmp_path) -> None:
                                               r"config\['dataset'\]: not a registered dataset; "
                                               r"it cannot be resumed\.$"):
         resume(custom, 4, model=_tiny(), progress=False, device="cpu")
+
+
+class _Foreign(nn.Module):
+    """Not a registered model: resume needs it passed in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(2))
+
+    def forward(self, x, t):
+        return x * self.w + 0 * t[:, None]
+
+
+def test_resume_defaults_and_a_foreign_model(tmp_path, capsys) -> None:
+    """Planted: resume's defaults changed (device "auto", a progress bar, a log every 10
+    steps), the model passed in not used, the learning rate not restored (Adam's default
+    1e-3 instead of the run's), the returned EMA with gradients."""
+    p = tmp_path / "m.pt"
+    kw = {k: v for k, v in KW.items() if k != "progress"}
+    train("mixture_2d", 10, model=_Foreign(), lr=0.5, out=p, progress=False, **kw)
+    full = train("mixture_2d", 21, model=_Foreign(), lr=0.5, progress=False, **kw)
+    capsys.readouterr()
+    done = resume(p, 21, model=_Foreign())
+    err = capsys.readouterr().err
+    assert re.search(r"train: 100%.*21/21", err)
+    assert done.loss_history.numel() == 2 and done.config["train"]["device"] == "cpu"
+    assert torch.equal(done.model.w, full.model.w)
+    assert torch.equal(done.loss_history, full.loss_history)
+    assert not any(q.requires_grad for q in done.model.parameters())
+    with pytest.raises(CheckpointError, match="pass it as load_checkpoint"):
+        resume(p, 30, progress=False, device="cpu")
+
+
+def _as_if_written_on_a_gpu(src, dst):
+    """The same payload with every tensor tagged as CUDA memory, as torch.save writes a
+    checkpoint trained on a GPU; loading it without a map_location fails where there is no
+    CUDA."""
+    import torch.serialization as ts
+
+    pay = torch.load(src, weights_only=True)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(ts, "location_tag", lambda storage: "cuda:0")
+    try:
+        torch.save(pay, dst)
+    finally:
+        mp.undo()
+    with pytest.raises(RuntimeError, match="CUDA"):
+        torch.load(dst, weights_only=True)
+    return dst
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_gpu_checkpoint_loads_and_resumes_on_the_cpu(tmp_path) -> None:
+    """Planted: the map_location not passed to torch.load (by load_checkpoint, resume or
+    its read of the training state): a checkpoint from a GPU then fails to open on a
+    machine without one."""
+    p = tmp_path / "m.pt"
+    ref = train("mixture_2d", 4, model=_tiny(), out=p, **{**KW, "log_every": 2})
+    gpu = _as_if_written_on_a_gpu(p, tmp_path / "gpu.pt")
+    ck = load_checkpoint(gpu, model=_tiny())
+    assert torch.equal(ck.model.inp.weight, ref.model.inp.weight)
+    assert read_payload(gpu, "cpu")["resume"]["step"] == 4
+    done = resume(gpu, 6, model=_tiny(), out=tmp_path / "more.pt", progress=False,
+                  device="cpu", log_every=2)
+    assert done.config["train"]["steps"] == 6
+
+
+@pytest.mark.gpu
+def test_resume_on_cuda_equals_the_uninterrupted_cuda_run(tmp_path) -> None:
+    """On a GPU: resume keeps the model, the EMA, the optimiser state and the noise stream
+    on the device (a CPU noise generator cannot draw CUDA noise), and the result equals an
+    uninterrupted run there bit for bit."""
+    kw = {**KW, "device": "cuda", "log_every": 2}
+    part, done_path = tmp_path / "part.pt", tmp_path / "done.pt"
+    full = train("mixture_2d", 6, model=_tiny(), **kw)
+    train("mixture_2d", 3, model=_tiny(), out=part, **kw)
+    done = resume(part, 6, model=_tiny(), out=done_path, progress=False, device="cuda",
+                  log_every=2)
+    assert all(q.device.type == "cuda" for q in done.model.parameters())
+    assert done.config["train"]["device"] == "cuda"
+    a, b = full.model.state_dict(), done.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
