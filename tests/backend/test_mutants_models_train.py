@@ -38,6 +38,14 @@ def _images(n: int = 6) -> torch.Tensor:
     return torch.randint(-1, 2, (n, 1, 8, 8), generator=torch.Generator().manual_seed(0)).double()
 
 
+@pytest.fixture(autouse=True)
+def _no_tqdm_monitor(monkeypatch):
+    """No tqdm monitor thread: mutation testing forks a process per mutant, and a process
+    that ends while that thread holds tqdm's process-shared lock leaves it held for every
+    later one."""
+    monkeypatch.setattr(tr.tqdm, "monitor_interval", 0)
+
+
 def _tiny(seed: int = 0) -> MLPDenoiser:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -340,7 +348,7 @@ def test_a_non_finite_loss_is_remembered_until_the_check() -> None:
 
 
 def test_progress_bar_shows_steps_and_the_running_loss(capsys, tmp_path) -> None:
-    """Planted: the bar disabled when asked for (or shown when not), its total or starting
+    """Planted: the bar not shown when asked for (or shown when not), its total or starting
     step (a resumed run starts at its step), its name, unit or loss field."""
     out = tmp_path / "m.pt"
     ck = train("mixture_2d", 4, model=_tiny(), log_every=2, out=out,
