@@ -431,8 +431,8 @@ class _Foreign(nn.Module):
 
 def test_resume_defaults_and_a_foreign_model(tmp_path, capsys) -> None:
     """Planted: resume's defaults changed (device "auto", a progress bar, a log every 10
-    steps), the model passed in not used, the learning rate not restored (Adam's default
-    1e-3 instead of the run's), the returned EMA with gradients."""
+    steps), the model passed in not used, the returned EMA with gradients, the device of
+    the continued run not recorded."""
     p = tmp_path / "m.pt"
     kw = {k: v for k, v in KW.items() if k != "progress"}
     train("mixture_2d", 10, model=_Foreign(), lr=0.5, out=p, progress=False, **kw)
@@ -447,6 +447,12 @@ def test_resume_defaults_and_a_foreign_model(tmp_path, capsys) -> None:
     assert not any(q.requires_grad for q in done.model.parameters())
     with pytest.raises(CheckpointError, match="pass it as load_checkpoint"):
         resume(p, 30, progress=False, device="cpu")
+    moved = tmp_path / "moved.pt"
+    pay = torch.load(p, weights_only=True)
+    pay["config"]["train"]["device"] = "cuda:3"  # as if trained there
+    torch.save(pay, moved)
+    assert resume(moved, 22, model=_Foreign(), progress=False,
+                  device="cpu").config["train"]["device"] == "cpu"
 
 
 def _as_if_written_on_a_gpu(src, dst):
