@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import importlib
 import re
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from torch import nn
 
 from ddpm_theory.backend import Schedule, get_dataset, load_checkpoint
 from ddpm_theory.backend.checkpoint import CheckpointError, read_payload
+from ddpm_theory.backend.enums import DecoderType, LossType
 from ddpm_theory.backend.models import MLPDenoiser, default_model
 from ddpm_theory.backend.train import (
     LR_MAX,
@@ -115,6 +117,8 @@ def test_each_step_draws_x0_t_and_noise_from_its_own_stream(monkeypatch) -> None
         assert torch.equal(c["noise"], noise)
     ts = torch.cat([c["t"] for c in spy.calls])
     assert int(ts.min()) == 1 and int(ts.max()) == T
+    assert spy.calls[0]["kw"] == {"loss": LossType.SIMPLE, "decoder": DecoderType.GAUSSIAN,
+                                  "levels": None, "approx_cdf": "exact", "vlb_weight": 1e-3}
 
 
 def test_the_default_model_is_initialised_from_the_first_stream() -> None:
@@ -208,11 +212,17 @@ def test_the_saved_payload_and_config(tmp_path, monkeypatch) -> None:
     as the EMA or the reverse; the betas not float64; the optimiser state with int keys;
     the random-stream states missing; steps/seconds/final_loss not updated."""
     out = tmp_path / "m.pt"
+    spy = _Spy(monkeypatch)
     ds = get_dataset("points", points=_images(), levels=3)
+    started = time.perf_counter()
     ck = train(ds, 2, seed=3, decoder=None, ema_decay=0.5, vlb_weight=0.25, lr=0.01,
                log_every=1, out=out, model_args={"base": 4, "mults": [1, 2]},
                **dict(KW, batch_size=2))
+    wall = time.perf_counter() - started
+    assert spy.calls[0]["kw"] == {"loss": LossType.SIMPLE, "decoder": DecoderType.DISCRETIZED,
+                                  "levels": 3, "approx_cdf": "exact", "vlb_weight": 0.25}
     cfg = read_payload(out, "cpu")["config"]
+    assert 0.0 < cfg["train"]["seconds"] <= wall
     assert cfg.keys() == ck.config.keys()
     assert torch.equal(cfg["dataset"]["args"].pop("points"), _images())
     assert torch.equal(ck.config["dataset"]["args"].pop("points"), _images())
@@ -403,13 +413,16 @@ def test_resume_continues_the_history_clock_and_file(tmp_path) -> None:
     with pytest.raises(FileExistsError, match="force=True"):
         resume(part, 6, model=_tiny(), out=other, progress=False, device="cpu")
     assert other.read_bytes() == b"keep" and part.read_bytes() == before
+    started = time.perf_counter()
     done = resume(part, 6, model=_tiny(), out=other, force=True, progress=False,
                   device="cpu", log_every=2)
+    wall = time.perf_counter() - started
     assert part.read_bytes() == before and done.path == other
     assert torch.equal(done.loss_history[:2], first.loss_history)
     assert done.loss_history.numel() == 3
     assert done.config["train"]["steps"] == 6
-    assert done.config["train"]["seconds"] >= first.config["train"]["seconds"]
+    assert (first.config["train"]["seconds"] <= done.config["train"]["seconds"]
+            <= first.config["train"]["seconds"] + wall)
     assert done.config["train"]["device"] == "cpu"
     again = resume(part, 5, model=_tiny(), progress=False, device="cpu", log_every=2)
     assert again.path == part and read_payload(part, "cpu")["resume"]["step"] == 5
