@@ -349,3 +349,14 @@ def test_plot_samples_of_images(tmp_path, figs) -> None:
     np.testing.assert_allclose(fig.get_size_inches(), (3 * 0.8, 1.8))
     assert _png_size(out) == (240, 180)
     np.testing.assert_allclose(fig.axes[2].images[0].get_array(), imgs[2, 0].double())
+
+
+def test_a_png_at_100_dpi_whatever_the_user_settings(tmp_path) -> None:
+    """Planted: the format or dpi not given to savefig (matplotlib then takes the user's
+    rcParams: another format or resolution)."""
+    import matplotlib
+
+    x = torch.randn(10, 2, generator=torch.Generator().manual_seed(0))
+    with matplotlib.rc_context({"savefig.format": "svg", "savefig.dpi": 50, "figure.dpi": 72}):
+        out = plot_samples(tmp_path / "s.png", x)
+    assert _png_size(out) == (450, 450)
