@@ -165,16 +165,22 @@ def test_plot_forward_schedules_defaults(tmp_path, figs, monkeypatch) -> None:
         return small if name == "digits" else get_dataset(name)
 
     monkeypatch.setattr(pl, "get_dataset", fake)
-    plot_forward_schedules(tmp_path / "a.png", fractions=(0.0,))
+    plot_forward_schedules(tmp_path / "a.png", fractions=(0.0, 1.0))
     assert asked == ["digits"]
     fig = figs[-1]
-    assert len(fig.axes) == 2  # one schedule: the alpha_bar curve and one panel
-    ax_ab, panel = fig.axes
+    assert len(fig.axes) == 3  # one schedule: the alpha_bar curve and two panels
+    ax_ab, panel, last = fig.axes
     assert [ln.get_label() for ln in ax_ab.lines] == ["cosine"]
     assert ax_ab.get_xlabel() == ""
-    np.testing.assert_allclose(fig.get_size_inches(), (3.2 + 1.6, 3.0))
-    x0 = small.sample(1, torch.Generator().manual_seed(0), dtype=torch.float64)
+    np.testing.assert_allclose(fig.get_size_inches(), (3.2 + 1.6 * 2, 3.0))
+    g = torch.Generator().manual_seed(0)
+    x0 = small.sample(1, g, dtype=torch.float64)
+    eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
     np.testing.assert_array_equal(panel.images[0].get_array(), x0[0, 0].numpy())
+    ab = Schedule.cosine(T).alpha_bar[-1]
+    np.testing.assert_allclose(last.images[0].get_array(),
+                               (np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps)[0, 0].numpy(),
+                               rtol=1e-12, atol=1e-12)
     with pytest.raises(FileNotFoundError, match="output folder"):
         plot_forward_schedules(tmp_path / "nope" / "x.png")
     plot_forward_schedules(tmp_path / "b.png", data=get_dataset("mixture_1d"),
@@ -360,3 +366,34 @@ def test_a_png_at_100_dpi_whatever_the_user_settings(tmp_path) -> None:
     with matplotlib.rc_context({"savefig.format": "svg", "savefig.dpi": 50, "figure.dpi": 72}):
         out = plot_samples(tmp_path / "s.png", x)
     assert _png_size(out) == (450, 450)
+
+
+def test_the_grid_of_the_forward_schedules_figure(tmp_path, figs) -> None:
+    """Planted: the grid of rows x (columns + 2) changed; the alpha_bar curve not on the
+    upper half of the first two columns (rows // 2, at least one) or the log SNR curve not
+    on the lower half; a state panel in another cell."""
+    scheds = {k: Schedule.linear(T) for k in "abcd"}
+    plot_forward_schedules(tmp_path / "g.png", schedules=scheds, data="mixture_2d",
+                           fractions=(0.0, 1.0), n=5)
+    ax_ab, ax_snr, *panels = figs[-1].axes
+    assert ax_ab.get_subplotspec().get_gridspec().get_geometry() == (4, 4)
+    spans = [(ax.get_subplotspec().rowspan, ax.get_subplotspec().colspan)
+             for ax in (ax_ab, ax_snr)]
+    assert spans == [(range(0, 2), range(0, 2)), (range(2, 4), range(0, 2))]
+    cells = [(ax.get_subplotspec().rowspan, ax.get_subplotspec().colspan) for ax in panels]
+    assert cells == [(range(r, r + 1), range(c, c + 1)) for r in range(4) for c in (2, 3)]
+    plot_forward_schedules(tmp_path / "h.png", schedules=dict(list(scheds.items())[:2]),
+                           data="mixture_2d", fractions=(0.0,), n=5)
+    ax_ab, ax_snr, *_ = figs[-1].axes
+    assert ax_ab.get_subplotspec().rowspan == range(0, 1)
+    assert ax_snr.get_subplotspec().rowspan == range(1, 2)
+
+
+def test_plot_forward_reverse_defaults_and_one_column(tmp_path, figs) -> None:
+    """Planted: the default n (1000 examples) changed; a single time not kept as a 2 x 1
+    grid (squeeze)."""
+    ck = _ckpt()
+    plot_forward_reverse(tmp_path / "a.png", ck, times=[3])
+    top, bottom = figs[-1].axes
+    assert len(_offsets(top)) == 1000 and len(_offsets(bottom)) == 1000
+    assert top.get_title() == "t = 3"

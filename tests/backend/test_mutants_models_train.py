@@ -402,8 +402,8 @@ def test_progress_bar_shows_steps_and_the_running_loss(tmp_path) -> None:
 
 def test_resume_continues_the_history_clock_and_file(tmp_path) -> None:
     """Planted: resume writing elsewhere than its input by default, or overwriting an
-    existing ``out`` without force; the history, clock or device of the run not carried
-    on; the checks and messages of resume."""
+    existing ``out`` without force, or not saving every ``save_every`` steps; the history,
+    clock or device of the run not carried on; the checks and messages of resume."""
     part = tmp_path / "part.pt"
     kw = {**KW, "log_every": 2}
     first = train("mixture_2d", 4, model=_tiny(), out=part, **kw)
@@ -424,6 +424,17 @@ def test_resume_continues_the_history_clock_and_file(tmp_path) -> None:
     assert (first.config["train"]["seconds"] <= done.config["train"]["seconds"]
             <= first.config["train"]["seconds"] + wall)
     assert done.config["train"]["device"] == "cpu"
+    saves = []
+    real = tr.save_checkpoint
+    mp = pytest.MonkeyPatch()
+    mp.setattr(tr, "save_checkpoint", lambda p, pay, f: (saves.append(pay["resume"]["step"]),
+                                                          real(p, pay, f))[1])
+    try:
+        resume(part, 7, model=_tiny(), out=tmp_path / "every.pt", save_every=1,
+               progress=False, device="cpu")
+    finally:
+        mp.undo()
+    assert saves == [5, 6, 7]
     again = resume(part, 5, model=_tiny(), progress=False, device="cpu", log_every=2)
     assert again.path == part and read_payload(part, "cpu")["resume"]["step"] == 5
     with pytest.raises(ValueError, match=r"^the checkpoint has done 5 steps already; ask for "
