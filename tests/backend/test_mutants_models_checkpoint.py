@@ -270,3 +270,23 @@ def test_field_tables() -> None:
                               "schedule_betas": torch.Tensor, "loss_history": torch.Tensor}
     assert CONFIG_FIELDS == ("model", "schedule", "parameterization", "variance", "loss",
                              "decoder", "levels", "event_shape", "dataset")
+
+
+def test_weight_lists_and_the_unregistered_model_name(tmp_path, good) -> None:
+    """Planted: the lists of missing and unexpected weights not cut at three names; the
+    model named by None instead of its kind when the file gives no class."""
+
+    def extra(p):
+        for i in range(4):
+            p["ema_weights"][f"x{i}"] = torch.zeros(1)
+        for k in list(p["ema_weights"])[:4]:
+            del p["ema_weights"][k]
+
+    bad = _edited(good, tmp_path / "w.pt", extra)
+    with pytest.raises(CheckpointError, match=r"missing \['inp\.weight', 'inp\.bias', "
+                                              r"'time\.0\.weight'\], unexpected \['x0', 'x1', "
+                                              r"'x2'\]$"):
+        load_checkpoint(bad)
+    gan = _edited(good, tmp_path / "g.pt", _set("config", "model", value={"kind": "gan"}))
+    with pytest.raises(CheckpointError, match=r"^the checkpoint's model \('gan'\) is not"):
+        load_checkpoint(gan)

@@ -551,3 +551,17 @@ def test_resume_on_cuda_equals_the_uninterrupted_cuda_run(tmp_path) -> None:
     assert done.config["train"]["device"] == "cuda"
     a, b = full.model.state_dict(), done.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_loss_history_is_float32_whatever_the_default_dtype(tmp_path) -> None:
+    """Planted: the loss history built without its dtype (it would follow
+    torch.get_default_dtype(); the file format says float32)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        ck = train("mixture_2d", 2, log_every=1, out=tmp_path / "m.pt",
+                   model_args={"hidden": 4, "depth": 1}, **KW)
+    finally:
+        torch.set_default_dtype(old)
+    assert ck.loss_history.dtype == torch.float32
+    assert read_payload(tmp_path / "m.pt", "cpu")["loss_history"].dtype == torch.float32
