@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib.util
 import io
 import json
 import os
@@ -398,6 +399,11 @@ def main() -> int:
     if args.collect_in_scratch:
         collect_in_scratch()
         return 0
+    if importlib.util.find_spec("mutmut") is None:
+        raise SystemExit(
+            f"mutmut is not installed for {sys.executable}: install the project's mutation "
+            "extra (pip install -e '.[mutation]') or run `tox -e mutation`."
+        )
     if args.mutants or args.collect_only:
         args.reuse = True
     scores, keys = [], set()

@@ -55,11 +55,20 @@ def group_by_t(
 
 def skewness_by_t(t: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Per distinct t (as :func:`group_by_t`): the sample skewness m_3 / m_2^{3/2} of the
-    entries of ``x`` at that t (0 where they are constant)."""
+    entries of ``x`` at that t (0 where they are constant). Each group is first shifted by
+    its first entry, so that a constant group has deviations exactly 0 (its rounded mean
+    would leave ±ε, of skewness ±1), and the deviations are divided by their largest
+    magnitude (skewness does not depend on scale), so that m_2^{3/2} cannot underflow for a
+    group of small spread."""
     t = np.asarray(t).reshape(-1)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
-    _, inv, counts = np.unique(t, return_inverse=True, return_counts=True)
-    d = x - (np.bincount(inv, weights=x) / counts)[inv]
+    _, first, inv, counts = np.unique(t, return_index=True, return_inverse=True,
+                                      return_counts=True)
+    y = x - x[first][inv]
+    d = y - (np.bincount(inv, weights=y) / counts)[inv]
+    scale = np.zeros(counts.size)
+    np.maximum.at(scale, inv, np.abs(d))
+    d = d / np.where(scale > 0, scale, 1.0)[inv]
     m2 = np.bincount(inv, weights=d * d) / counts
     m3 = np.bincount(inv, weights=d * d * d) / counts
     with np.errstate(divide="ignore", invalid="ignore"):

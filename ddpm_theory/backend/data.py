@@ -34,6 +34,12 @@ from .mixture import GaussianMixture
 __all__ = ["DATASETS", "get_dataset", "Dataset", "Entropy", "TwoMoons"]
 
 
+def _floats(values: Any) -> Any:
+    """``values`` as (nested lists of) Python floats: a checkpoint stores the config, and
+    ``torch.load(weights_only=True)`` refuses numpy scalars."""
+    return np.asarray(values, dtype=np.float64).tolist()
+
+
 def standard_gaussian(dim: int = 2) -> GaussianMixture:
     """N(0, I_dim): the law for which the shrinkage denoiser √ᾱ x_t is exact."""
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
@@ -48,11 +54,8 @@ def gaussian(
     cov: Sequence[Sequence[float]] = ((1.0, 0.6), (0.6, 0.8)),
 ) -> GaussianMixture:
     """N(mean, cov) (cov symmetric positive definite)."""
-    m = np.asarray(mean, dtype=np.float64)
-    return GaussianMixture(
-        [1.0], m[None], np.asarray(cov, dtype=np.float64)[None], name="gaussian",
-        args={"mean": m.tolist(), "cov": np.asarray(cov, dtype=np.float64).tolist()},
-    )
+    args = {"mean": _floats(mean), "cov": _floats(cov)}
+    return GaussianMixture([1.0], [args["mean"]], [args["cov"]], name="gaussian", args=args)
 
 
 def mixture_1d(
@@ -61,10 +64,10 @@ def mixture_1d(
     stds: Sequence[float] = (0.4, 0.6),
 ) -> GaussianMixture:
     """Σ_k w_k N(m_k, s_k²) on R."""
-    s = np.asarray(stds, dtype=np.float64)
-    args = {"weights": list(weights), "means": list(means), "stds": s.tolist()}
+    args = {"weights": _floats(weights), "means": _floats(means), "stds": _floats(stds)}
+    s = np.array(args["stds"])
     return GaussianMixture(
-        weights, np.asarray(means, dtype=np.float64)[:, None], (s**2)[:, None, None],
+        args["weights"], np.array(args["means"])[:, None], (s**2)[:, None, None],
         name="mixture_1d", args=args,
     )
 
@@ -77,23 +80,23 @@ def mixture_2d(
     ),
 ) -> GaussianMixture:
     """Σ_k w_k N(m_k, S_k) on R² (the default has three correlated components)."""
-    args = {
-        "weights": list(weights),
-        "means": np.asarray(means, dtype=np.float64).tolist(),
-        "covs": np.asarray(covs, dtype=np.float64).tolist(),
-    }
+    args = {"weights": _floats(weights), "means": _floats(means), "covs": _floats(covs)}
     return GaussianMixture(weights, means, covs, name="mixture_2d", args=args)
 
 
 def ring8(radius: float = 1.5, std: float = 0.1, k: int = 8) -> GaussianMixture:
     """k equally weighted Gaussians N(r(cos 2πj/k, sin 2πj/k), std² I), j = 0..k−1."""
-    if not (radius > 0 and std > 0 and k >= 1):
-        raise ValueError(f"ring8 needs radius > 0, std > 0, k >= 1; got {radius=}, {std=}, {k=}.")
+    integer_k = isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+    if not (radius > 0 and std > 0 and integer_k and k >= 1):
+        raise ValueError(
+            f"ring8 needs radius > 0, std > 0 and an integer k >= 1; got {radius=}, {std=}, {k=}."
+        )
     ang = 2.0 * math.pi * np.arange(k) / k
     means = radius * np.stack([np.cos(ang), np.sin(ang)], axis=1)
     covs = np.repeat((std**2 * np.eye(2))[None], k, axis=0)
     return GaussianMixture(
-        np.full(k, 1.0 / k), means, covs, name="ring8", args={"radius": radius, "std": std, "k": k}
+        np.full(k, 1.0 / k), means, covs, name="ring8",
+        args={"radius": float(radius), "std": float(std), "k": int(k)},
     )
 
 

@@ -59,14 +59,16 @@ def posterior_mean_coef_x0(beta: ArrayLike, alpha_bar: ArrayLike,
                            alpha_bar_prev: ArrayLike) -> np.ndarray:
     """Coefficient of x_0 in mu_tilde_t (Ho et al. 2020, Eq. 7)."""
     ab = np.asarray(alpha_bar, dtype=np.float64)
-    return np.sqrt(alpha_bar_prev) * np.asarray(beta, dtype=np.float64) / (1.0 - ab)
+    abp = np.asarray(alpha_bar_prev, dtype=np.float64)
+    return np.sqrt(abp) * np.asarray(beta, dtype=np.float64) / (1.0 - ab)
 
 
 def posterior_mean_coef_xt(alpha: ArrayLike, alpha_bar: ArrayLike,
                            alpha_bar_prev: ArrayLike) -> np.ndarray:
     """Coefficient of x_t in mu_tilde_t (Ho et al. 2020, Eq. 7)."""
     abp = np.asarray(alpha_bar_prev, dtype=np.float64)
-    return np.sqrt(alpha) * (1.0 - abp) / (1.0 - np.asarray(alpha_bar, dtype=np.float64))
+    a = np.asarray(alpha, dtype=np.float64)
+    return np.sqrt(a) * (1.0 - abp) / (1.0 - np.asarray(alpha_bar, dtype=np.float64))
 
 
 def posterior_variance(beta: ArrayLike, alpha_bar: ArrayLike,
@@ -161,7 +163,8 @@ def loss_weight_eps(alpha: ArrayLike, alpha_bar: ArrayLike, beta: ArrayLike,
     """lambda_t of ||eps - eps_theta||^2 in L_{t-1}: beta^2 / (2 sigma^2 alpha (1 - alpha_bar))
     (Ho et al. 2020, Eq. 12)."""
     b = np.asarray(beta, dtype=np.float64)
-    return b * b / (2.0 * np.asarray(sigma2) * np.asarray(alpha) * (1.0 - np.asarray(alpha_bar)))
+    s2, a = np.asarray(sigma2, dtype=np.float64), np.asarray(alpha, dtype=np.float64)
+    return b * b / (2.0 * s2 * a * (1.0 - np.asarray(alpha_bar, dtype=np.float64)))
 
 
 def loss_weight_x0(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayLike,
@@ -169,7 +172,8 @@ def loss_weight_x0(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayL
     """Weight of ||x_0 - x0_hat||^2: alpha_bar_{t-1} beta^2 / (2 sigma^2 (1 - alpha_bar)^2)."""
     b = np.asarray(beta, dtype=np.float64)
     om = 1.0 - np.asarray(alpha_bar, dtype=np.float64)
-    return np.asarray(alpha_bar_prev) * b * b / (2.0 * np.asarray(sigma2) * om * om)
+    abp, s2 = np.asarray(alpha_bar_prev, dtype=np.float64), np.asarray(sigma2, dtype=np.float64)
+    return abp * b * b / (2.0 * s2 * om * om)
 
 
 def loss_weight_v(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayLike,
@@ -178,7 +182,8 @@ def loss_weight_v(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike, beta: ArrayLi
     alpha_bar_{t-1} beta^2 / (2 sigma^2 (1 - alpha_bar))."""
     b = np.asarray(beta, dtype=np.float64)
     om = 1.0 - np.asarray(alpha_bar, dtype=np.float64)
-    return np.asarray(alpha_bar_prev) * b * b / (2.0 * np.asarray(sigma2) * om)
+    abp, s2 = np.asarray(alpha_bar_prev, dtype=np.float64), np.asarray(sigma2, dtype=np.float64)
+    return abp * b * b / (2.0 * s2 * om)
 
 
 def loss_weight_eps_snr(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike) -> np.ndarray:
@@ -205,7 +210,8 @@ def optimal_sigma2_gaussian_data(alpha_bar: ArrayLike, alpha_bar_prev: ArrayLike
     abp = np.asarray(alpha_bar_prev, dtype=np.float64)
     ab = np.asarray(alpha_bar, dtype=np.float64)
     s2 = np.asarray(data_var, dtype=np.float64)
-    return np.asarray(beta) * (abp * s2 + (1.0 - abp)) / (ab * s2 + (1.0 - ab))
+    b = np.asarray(beta, dtype=np.float64)
+    return b * (abp * s2 + (1.0 - abp)) / (ab * s2 + (1.0 - ab))
 
 
 def best_eps_error_gaussian_data(alpha_bar: ArrayLike, data_var: ArrayLike) -> np.ndarray:

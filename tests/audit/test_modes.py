@@ -12,6 +12,8 @@ from audit_helpers import shrinkage_eps_model, std_normal_nll
 from ddpm_theory.audit import AuditError, bayes_optimal_model, elbo_terms
 from ddpm_theory.backend import MLPDenoiser, Schedule, get_dataset
 from ddpm_theory.numeric import z_threshold
+from ddpm_theory.numeric.acceptance import assert_agrees
+from ddpm_theory.numeric.estimators import sample_mean
 
 Z = z_threshold(1e-6, 1)  # one comparison per test function, budget 1e-6 (docs/verification.md S3)
 
@@ -21,11 +23,15 @@ Z = z_threshold(1e-6, 1)  # one comparison per test function, budget 1e-6 (docs/
 def test_subset_modes_are_unbiased_for_the_total(timesteps: str, K: int | None, seed: int) -> None:
     s = Schedule.linear(200, scale_to_T=True)
     g = torch.Generator().manual_seed(seed)
-    x0 = torch.randn(1500, 1, generator=g, dtype=torch.float64)
+    x0 = torch.randn(6000, 1, generator=g, dtype=torch.float64)
     r = elbo_terms(shrinkage_eps_model(s), x0, s, timesteps=timesteps, n_timesteps=K,
                    generator=g)
     d = r.per_example_total - std_normal_nll(x0)  # exact total per example is −log N(x0)
-    assert abs(d.mean()) <= Z * d.std(ddof=1) / math.sqrt(d.size)
+    # power: a bias of 0.9 nats is caught (½ log 2π = 0.92 is a dropped decoder constant);
+    # the stratified K = 8 estimate of 200 terms is the noisiest: at n = 6000 its SE is ≈ 0.07
+    # and its skewness ≈ 5, so the smallest bias it detects is ≈ 0.6 nats
+    assert_agrees(sample_mean(d), 0.0, must_detect=0.9, n_examples=1,
+                  what=f"{timesteps} total - exact NLL")  # fmt: skip
     assert r.total is not None and math.isfinite(r.total.stderr)
     if timesteps == "importance":
         assert r.proposal is not None and r.proposal.shape == (s.T - 1,)
