@@ -192,6 +192,16 @@ BAD = {
                            True),
     "bad decoder": (_set("config", "decoder", value="laplace"),
                     r"config\['decoder'\]: .*laplace", True),
+    "bad parameterization": (_set("config", "parameterization", value="score"),
+                             r"config\['parameterization'\]: .*score", True),
+    "bad variance": (_set("config", "variance", value="wide"),
+                     r"config\['variance'\]: .*wide", True),
+    "bad loss": (_set("config", "loss", value="l7"), r"config\['loss'\]: .*l7", True),
+    "bad dataset args": (_set("config", "dataset", "args", value={"nonsense": 3}),
+                         r"config\['dataset'\]: .*nonsense", True),
+    "eps on zero terminal SNR": (lambda p: p["schedule_betas"].__setitem__(-1, 1.0),
+                                 r"config\['parameterization'\]: eps-parameterisation cannot "
+                                 r"recover x0", True),
     "bad model kind": (_set("config", "model", value={"kind": "gan", "class": "x.Gan"}),
                        None, True),
     "raw weight extra": (lambda p: p["weights"].__setitem__("extra.w", torch.zeros(1)),
@@ -290,3 +300,9 @@ def test_weight_lists_and_the_unregistered_model_name(tmp_path, good) -> None:
     gan = _edited(good, tmp_path / "g.pt", _set("config", "model", value={"kind": "gan"}))
     with pytest.raises(CheckpointError, match=r"^the checkpoint's model \('gan'\) is not"):
         load_checkpoint(gan)
+
+
+def test_a_schedule_without_a_name_is_custom(tmp_path, good) -> None:
+    """Planted: the default name of a schedule saved without one changed."""
+    p = _edited(good, tmp_path / "s.pt", lambda pay: pay["config"]["schedule"].pop("name"))
+    assert load_checkpoint(p).schedule.name == "custom"

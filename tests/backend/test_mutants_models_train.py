@@ -540,7 +540,8 @@ def test_a_gpu_checkpoint_loads_and_resumes_on_the_cpu(tmp_path) -> None:
 def test_resume_on_cuda_equals_the_uninterrupted_cuda_run(tmp_path) -> None:
     """On a GPU: resume keeps the model, the EMA, the optimiser state and the noise stream
     on the device (a CPU noise generator cannot draw CUDA noise), and the result equals an
-    uninterrupted run there bit for bit."""
+    uninterrupted run there bit for bit; a checkpoint loads onto the GPU (the model moved
+    there, the betas brought back to the CPU for the schedule)."""
     kw = {**KW, "device": "cuda", "log_every": 2}
     part, done_path = tmp_path / "part.pt", tmp_path / "done.pt"
     full = train("mixture_2d", 6, model=_tiny(), **kw)
@@ -548,6 +549,9 @@ def test_resume_on_cuda_equals_the_uninterrupted_cuda_run(tmp_path) -> None:
     done = resume(part, 6, model=_tiny(), out=done_path, progress=False, device="cuda",
                   log_every=2)
     assert all(q.device.type == "cuda" for q in done.model.parameters())
+    on_gpu = load_checkpoint(done_path, model=_tiny(), map_location="cuda")
+    assert all(q.device.type == "cuda" for q in on_gpu.model.parameters())
+    assert on_gpu.schedule.T == T
     assert done.config["train"]["device"] == "cuda"
     a, b = full.model.state_dict(), done.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -565,3 +569,11 @@ def test_the_loss_history_is_float32_whatever_the_default_dtype(tmp_path) -> Non
         torch.set_default_dtype(old)
     assert ck.loss_history.dtype == torch.float32
     assert read_payload(tmp_path / "m.pt", "cpu")["loss_history"].dtype == torch.float32
+
+
+def test_a_run_without_a_file_records_its_steps_and_time() -> None:
+    """Planted: the returned config not updated with the steps and seconds when nothing is
+    saved (only a save updated them)."""
+    ck = train("mixture_2d", 3, model=_tiny(), **KW)
+    assert ck.config["train"]["steps"] == 3 and ck.config["train"]["seconds"] > 0.0
+    assert ck.path is None
