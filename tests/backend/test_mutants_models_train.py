@@ -577,3 +577,30 @@ def test_a_run_without_a_file_records_its_steps_and_time() -> None:
     ck = train("mixture_2d", 3, model=_tiny(), **KW)
     assert ck.config["train"]["steps"] == 3 and ck.config["train"]["seconds"] > 0.0
     assert ck.path is None
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_train_defaults(monkeypatch) -> None:
+    """Planted: a default of train changed (data mixture_2d, 2000 steps, batch 256, the
+    eps/beta/simple settings, vlb_weight 1e-3, seed 0, a progress bar, the default
+    schedule). The first step's inputs are recorded and the run stopped there."""
+    seen = {}
+
+    def first_step(diffusion, net, x0, t, noise, **kw):
+        seen.update(diffusion=diffusion, x0=x0, kw=kw)
+        raise _Stop
+
+    monkeypatch.setattr(tr, "training_losses", first_step)
+    with pytest.raises(_Stop):
+        train()
+    (bar,) = _Bar.made
+    assert bar.kw["total"] == 2000
+    _, data_seed, _ = (int(s) for s in np.random.SeedSequence(0).generate_state(3))
+    want = get_dataset("mixture_2d").sample(256, torch.Generator().manual_seed(data_seed))
+    assert torch.equal(seen["x0"], want)
+    d = seen["diffusion"]
+    assert (d.parameterization.value, d.variance.value, d.T) == ("eps", "beta", 1000)
+    assert seen["kw"]["loss"] is LossType.SIMPLE and seen["kw"]["vlb_weight"] == 1e-3
