@@ -374,14 +374,14 @@ def test_the_grid_of_the_forward_schedules_figure(tmp_path, figs) -> None:
     on the lower half; a state panel in another cell."""
     scheds = {k: Schedule.linear(T) for k in "abcd"}
     plot_forward_schedules(tmp_path / "g.png", schedules=scheds, data="mixture_2d",
-                           fractions=(0.0, 1.0), n=5)
+                           fractions=(0.0, 0.5, 1.0), n=5)
     ax_ab, ax_snr, *panels = figs[-1].axes
-    assert ax_ab.get_subplotspec().get_gridspec().get_geometry() == (4, 4)
+    assert ax_ab.get_subplotspec().get_gridspec().get_geometry() == (4, 5)
     spans = [(ax.get_subplotspec().rowspan, ax.get_subplotspec().colspan)
              for ax in (ax_ab, ax_snr)]
     assert spans == [(range(0, 2), range(0, 2)), (range(2, 4), range(0, 2))]
     cells = [(ax.get_subplotspec().rowspan, ax.get_subplotspec().colspan) for ax in panels]
-    assert cells == [(range(r, r + 1), range(c, c + 1)) for r in range(4) for c in (2, 3)]
+    assert cells == [(range(r, r + 1), range(c, c + 1)) for r in range(4) for c in (2, 3, 4)]
     plot_forward_schedules(tmp_path / "h.png", schedules=dict(list(scheds.items())[:2]),
                            data="mixture_2d", fractions=(0.0,), n=5)
     ax_ab, ax_snr, *_ = figs[-1].axes
