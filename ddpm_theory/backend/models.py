@@ -87,13 +87,20 @@ class MLPDenoiser(nn.Module):
         return self.out(h)
 
 
+def norm_groups(channels: int) -> int:
+    """GroupNorm groups for ``channels``: the largest divisor not above 8 (Wu and He 2018
+    use 32 groups; 8 suits these small widths). This is ``min(8, channels)`` wherever that
+    divides; other widths (12, 20, ...) take a smaller divisor instead of failing."""
+    return max(g for g in range(1, min(8, channels) + 1) if channels % g == 0)
+
+
 class _ResBlock(nn.Module):
     def __init__(self, cin: int, cout: int, emb_dim: int) -> None:
         super().__init__()
-        self.norm1 = nn.GroupNorm(min(8, cin), cin)
+        self.norm1 = nn.GroupNorm(norm_groups(cin), cin)
         self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
         self.emb = nn.Linear(emb_dim, cout)
-        self.norm2 = nn.GroupNorm(min(8, cout), cout)
+        self.norm2 = nn.GroupNorm(norm_groups(cout), cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
 
@@ -158,7 +165,7 @@ class UNet(nn.Module):
             nn.Conv2d(c, c_next, 3, padding=1)
             for c, c_next in zip(ch[:0:-1], ch[-2::-1], strict=True)
         )
-        self.norm_out = nn.GroupNorm(min(8, ch[0]), ch[0])
+        self.norm_out = nn.GroupNorm(norm_groups(ch[0]), ch[0])
         self.conv_out = nn.Conv2d(ch[0], channels * (2 if learned_variance else 1), 3, padding=1)
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:

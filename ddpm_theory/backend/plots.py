@@ -117,8 +117,7 @@ def plot_forward_schedules(
         u = np.arange(1, s.T + 1) / s.T
         ax_ab.plot(u, s.alpha_bar, label=name)
         if ax_snr is not None:
-            with np.errstate(divide="ignore"):
-                ax_snr.plot(u, s.log_snr, label=name)
+            ax_snr.plot(u, s.log_snr, label=name)
     ax_ab.set_ylabel("alpha_bar_t")
     ax_ab.legend(fontsize=7)
     if ax_snr is not None:

@@ -160,6 +160,23 @@ def _save(run: _Run, out: Path | None, force: bool) -> None:
         save_checkpoint(out, _payload(run), force)
 
 
+class _NoBar:
+    """The progress bar when none is shown: no tqdm object at all (a tqdm, even disabled,
+    takes tqdm's process-shared lock and may start its monitor thread)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def set_postfix(self, **values: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
+
+
 def _loop(run: _Run, steps: int, *, save_every: int | None, out: Path | None, force: bool,
           progress: bool, log_every: int) -> None:
     """Optimiser steps run.step + 1 .. steps; saves every ``save_every`` steps and at the end."""
@@ -173,8 +190,8 @@ def _loop(run: _Run, steps: int, *, save_every: int | None, out: Path | None, fo
     assert len(ema_params) == len(net_params)  # the EMA is a copy of the network
     buffers = list(zip(run.ema.buffers(), run.net.buffers(), strict=True))
     run.net.train()
-    with tqdm(total=steps, initial=run.step, disable=not progress, desc="train",
-              unit="step") as bar:
+    with (tqdm(total=steps, initial=run.step, desc="train", unit="step") if progress
+          else _NoBar()) as bar:
         while run.step < steps:
             run.step += 1
             x0 = run.dataset.sample(batch, run.data_gen).to(dev)
