@@ -226,3 +226,20 @@ def test_the_record_times_the_audit() -> None:
     t0 = time.perf_counter()
     r = elbo_terms(eps_model, torch.zeros(2, 2, dtype=torch.float64), S)
     assert 0.0 <= r.seconds <= time.perf_counter() - t0
+
+
+def test_a_distributed_quadrature_audit_uses_the_quadrature_nodes() -> None:
+    """Planted: ``run_distributed(ev, rows, None, ...)``: the distributed path would draw
+    keyed Monte-Carlo noise instead of the Gauss-Hermite nodes, so a one-process distributed
+    quadrature audit (deterministic) would no longer equal the plain one."""
+    s = Schedule.linear(20, 1e-3, 0.2)
+    sab = torch.from_numpy(s.one_minus_alpha_bar**0.5)
+
+    def model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return sab[t - 1].reshape(-1, 1).to(x_t) * x_t
+
+    x0 = torch.randn(6, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    kw = {"variance": "beta", "decoder": "gaussian", "mode": "quadrature", "n_nodes": 4}
+    plain = elbo_terms(model, x0, s, **kw)
+    spread = elbo_terms(model, x0, s, distributed=True, **kw)
+    np.testing.assert_allclose(spread.transitions, plain.transitions, rtol=1e-12, atol=1e-12)

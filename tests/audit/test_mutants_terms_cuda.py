@@ -131,3 +131,13 @@ def test_the_default_generator_and_chunk_on_cuda() -> None:
     x0 = torch.zeros(11000, 2, dtype=torch.float64, device="cuda")
     elbo_terms(eps_model, x0, S, device="cuda", progress=seen.append)
     assert seen == [65536, 66000 - 65536]
+
+
+def test_cpu_examples_are_moved_to_the_audits_device() -> None:
+    """Planted: the examples not moved to the audit's device (``.to(None)``): CPU examples
+    audited with ``device="cuda"`` would meet CUDA tables and noise."""
+    kw = {"device": "cuda", "generator": _generator("cuda", 11)}
+    on_cpu = elbo_terms(eps_model, X0, S, **kw)
+    kw["generator"] = _generator("cuda", 11)
+    on_gpu = elbo_terms(eps_model, X0.cuda(), S, **kw)
+    np.testing.assert_array_equal(on_cpu.per_example_total, on_gpu.per_example_total)
