@@ -52,7 +52,8 @@ class ScheduleError(DomainError):
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a, dtype=np.float64)
+    """A read-only float64 copy (never the caller's own array, which stays writable)."""
+    a = np.array(a, dtype=np.float64, order="C", copy=True)
     a.setflags(write=False)
     return a
 
