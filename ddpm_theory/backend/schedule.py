@@ -53,7 +53,7 @@ class ScheduleError(DomainError):
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     """A read-only float64 copy (never the caller's own array, which stays writable)."""
-    a = np.array(a, dtype=np.float64, order="C", copy=True)
+    a = np.array(a, dtype=np.float64)  # a copy; a copy of a 1-D array is contiguous
     a.setflags(write=False)
     return a
 
